@@ -1,0 +1,7 @@
+#!/usr/bin/env bash
+# Configures and builds prealign (Release) into ./build.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+jobs=$(nproc)
+cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=Release >/dev/null
+cmake --build build -j "$jobs" "$@"
