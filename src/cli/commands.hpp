@@ -1,0 +1,21 @@
+// Every subcommand registers itself on the root app; each lives in its own
+// cmd_<name>.cpp whose run function reads top to bottom as the recipe.
+#pragma once
+#include <CLI/CLI.hpp>
+
+namespace prealign {
+
+void register_tokenizer_command(CLI::App& app);  // tokenizer train|encode|decode
+void register_tokenize_command(CLI::App& app);   // corpus -> shards
+void register_train_command(CLI::App& app);
+void register_generate_command(CLI::App& app);
+void register_demo_command(CLI::App& app);
+void register_serve_command(CLI::App& app);  // OpenAI-compatible HTTP server
+void register_score_command(CLI::App& app);       // corpus -> scored JSONL
+void register_label_command(CLI::App& app);       // scored JSONL -> tags, histogram, tag counts
+void register_classifier_command(CLI::App& app);  // classifier train|eval (fastText)
+// Subcommands of `prealign eval`; register_eval_commands calls one function per
+// evaluation (cmd_eval_<name>.cpp), each adding itself to `eval`.
+void register_eval_commands(CLI::App& eval);
+
+}  // namespace prealign

@@ -1,0 +1,31 @@
+// Shared helpers for tests: a fresh temporary directory per test.
+#pragma once
+#include <gtest/gtest.h>
+
+#include <unistd.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <string>
+
+namespace prealign::testing {
+
+// A new empty directory under $PREALIGN_TEST_TMP (or /tmp) named after the running test.
+inline std::string temp_dir() {
+  const char* base = std::getenv("PREALIGN_TEST_TMP");
+  // Inside SetUpTestSuite there is no current test, only the suite. ctest runs every test of a
+  // suite in its own process, in parallel, so a suite directory is per process: a shared one
+  // was wiped by one test's set-up while another test was reading it.
+  const auto* unit = ::testing::UnitTest::GetInstance();
+  const auto* info = unit->current_test_info();
+  std::string name = info ? std::string(info->test_suite_name()) + "." + info->name()
+                          : std::string(unit->current_test_suite()->name()) + ".suite-" + std::to_string(getpid());
+  std::filesystem::path dir = std::filesystem::path(base ? base : "/tmp/prealign-tests") / name;
+  std::filesystem::remove_all(dir);
+  std::filesystem::create_directories(dir);
+  return dir.string();
+}
+
+inline std::string source_path(const std::string& rel) { return std::string(PREALIGN_SOURCE_DIR) + "/" + rel; }
+
+}  // namespace prealign::testing
