@@ -1,0 +1,294 @@
+// Loading, encoding and decoding. SentencePiece segments plain text; everything
+// that must hold exactly (no tag ever comes out of text, decode(encode(x)) == x)
+// is enforced here rather than trusted to its settings.
+#include "tokenizer/tokenizer.hpp"
+
+
+#include <atomic>
+#include <cctype>
+#include <unordered_map>
+
+#include "core/files.hpp"
+#include "core/utf8.hpp"
+#include "tokenizer/spm_backend.hpp"
+#include "tokenizer/tokenizer_internal.hpp"
+
+namespace prealign {
+
+namespace {
+
+const char* kRetrainHint = "train it with `prealign tokenizer train` (tags as control symbols, byte fallback)";
+
+std::string byte_piece_value(const std::string& piece, const std::string& where) {
+  // Byte pieces are spelled <0xAB>.
+  if (piece.size() != 6 || piece.compare(0, 3, "<0x") != 0 || piece[5] != '>' ||
+      !std::isxdigit(static_cast<unsigned char>(piece[3])) || !std::isxdigit(static_cast<unsigned char>(piece[4])))
+    fail(where, "malformed byte piece \"" + piece + "\"", kRetrainHint);
+  return std::string(1, static_cast<char>(std::stoi(piece.substr(3, 2), nullptr, 16)));
+}
+
+std::string unescape_spaces(const std::string& piece) {
+  std::string out;
+  out.reserve(piece.size());
+  for (size_t i = 0; i < piece.size();) {
+    if (piece.compare(i, kSpaceMark.size(), kSpaceMark) == 0) {
+      out += ' ';
+      i += kSpaceMark.size();
+    } else {
+      out += piece[i++];
+    }
+  }
+  return out;
+}
+
+// True if `piece` could span a cut of encode_plain: a space after a non-space,
+// or a newline followed by more text (models trained outside prealign may have such).
+bool spans_word_cut(const std::string& piece) {
+  for (size_t i = 0; i < piece.size(); ++i) {
+    if (piece[i] == '\n' && i + 1 < piece.size()) return true;
+    if (i > 0 && piece.compare(i, kSpaceMark.size(), kSpaceMark) == 0 &&
+        (i < kSpaceMark.size() || piece.compare(i - kSpaceMark.size(), kSpaceMark.size(), kSpaceMark) != 0))
+      return true;
+  }
+  return false;
+}
+
+}  // namespace
+
+Tokenizer::Tokenizer() = default;
+Tokenizer::Tokenizer(Tokenizer&&) noexcept = default;
+Tokenizer& Tokenizer::operator=(Tokenizer&&) noexcept = default;
+Tokenizer::~Tokenizer() = default;
+
+Tokenizer Tokenizer::load(const std::string& model_path, const Tagset& tagset) {
+  if (is_directory(model_path))
+    fail(model_path, "is a directory, expected a tokenizer.model file", "use Tokenizer::load_dir or name the file");
+  return from_serialized(read_file(model_path), tagset, model_path);
+}
+
+Tokenizer Tokenizer::load_dir(const std::string& dir) {
+  const std::string tagset_path = dir + "/tagset.json";
+  if (!file_exists(tagset_path))
+    fail(tagset_path, "missing", "a tokenizer directory holds tokenizer.model and tagset.json side by side");
+  return load(dir + "/tokenizer.model", Tagset::load(tagset_path));
+}
+
+Tokenizer Tokenizer::from_serialized(const std::string& model_bytes, const Tagset& tagset, const std::string& where) {
+  Tokenizer t;
+  t.sp_ = spm::library().new_processor();
+  const spm::Status status = t.sp_->load(model_bytes);
+  if (!status.ok) fail(where, "not a usable SentencePiece model: " + status.message, kRetrainHint);
+  t.model_bytes_ = model_bytes;
+  t.tagset_ = tagset;
+  t.init(where);
+  return t;
+}
+
+// Builds the id tables and checks every promise the rest of prealign relies on.
+void Tokenizer::init(const std::string& where) {
+  const int n = sp_->piece_size();
+  if (n <= 4 || sp_->unk_id() != kUnk || sp_->bos_id() != kBos || sp_->eos_id() != kEos || sp_->pad_id() != kPad)
+    fail(where, "not a prealign tokenizer: <unk>, <s>, </s>, <pad> must have ids 0, 1, 2, 3", kRetrainHint);
+  id_bytes_.assign(n, std::string());
+  is_text_.assign(n, 0);
+  id_to_tag_.assign(n, std::string());
+  byte_ids_.assign(256, -1);
+  bool split_words = true;
+  for (int id = 0; id < n; ++id) {
+    if (sp_->is_control(id) || sp_->is_unknown(id) || sp_->is_unused(id)) continue;
+    const std::string& p = sp_->id_to_piece(id);
+    if (sp_->is_byte(id)) {
+      id_bytes_[id] = byte_piece_value(p, where);
+      byte_ids_[static_cast<unsigned char>(id_bytes_[id][0])] = id;
+    } else {
+      id_bytes_[id] = unescape_spaces(p);
+      if (spans_word_cut(p)) split_words = false;
+    }
+    is_text_[id] = 1;
+  }
+  split_words_ = split_words;
+  static std::atomic<uint64_t> instances{0};
+  instance_id_ = ++instances;
+  for (int b = 0; b < 256; ++b)
+    if (byte_ids_[b] < 0)
+      fail(where, "the model has no byte-fallback pieces (needed for unseen characters)", kRetrainHint);
+
+  tag_ids_.clear();
+  for (const TagSpec& t : tagset_.tags()) {
+    const int id = sp_->piece_to_id(t.name);
+    if (id < 4 || id >= n || !sp_->is_control(id) || sp_->id_to_piece(id) != t.name)
+      fail(where, "tag \"" + t.name + "\" is not a control symbol of the model",
+           "the model was trained with another tagset: pass that tagset, or retrain with this one");
+    tag_ids_.push_back(id);
+    id_to_tag_[id] = t.name;
+  }
+  check_round_trip(where);
+}
+
+// A model trained with other settings (NFKC, dummy prefix, whitespace folding)
+// silently changes text; refuse it rather than corrupt a corpus.
+void Tokenizer::check_round_trip(const std::string& where) const {
+  std::vector<std::string> probes = {"  two  spaces  ",
+                                     " lead",
+                                     "x\ty\t\t\tz\r\nCR\rLF\n\n    indented",
+                                     "\xEF\xAC\x81 \xEF\xBD\x86ull A\xCC\x8A \xC3\x85",
+                                     "\xE2\x96\x81 mark",
+                                     std::string("nul\0byte", 8)};
+  for (const TagSpec& t : tagset_.tags()) probes.push_back("x" + t.name + " " + t.name);
+  for (const std::string& p : probes)
+    if (decode(encode(p)) != p)
+      fail(where, "the model does not reproduce text exactly (e.g. " + json(p).dump() + ")",
+           std::string("its normalization or whitespace settings differ from prealign's; ") + kRetrainHint);
+}
+
+std::vector<int> Tokenizer::encode(std::string_view text) const {
+  size_t bad = 0;
+  if (!is_valid_utf8(text, &bad))
+    fail("text", "invalid UTF-8 at byte offset " + std::to_string(bad), "tokenizer input must be valid UTF-8");
+  std::vector<int> out;
+  out.reserve(text.size() / 3 + 8);
+  // A literal U+2581 and NUL bypass SentencePiece as their byte pieces. Its
+  // normalizer writes spaces as U+2581, so a literal one would decode as a space.
+  // NUL is the terminator of its tries; 0.1.97 encodes it correctly, but
+  // routing it here keeps that guarantee ours rather than the library's.
+  size_t start = 0, i = 0;
+  while (i < text.size()) {
+    i = text.find_first_of(std::string_view("\0\xE2", 2), i);
+    if (i == std::string_view::npos) break;
+    size_t len = 0;
+    if (text[i] == '\0')
+      len = 1;
+    else if (text.compare(i, kSpaceMark.size(), kSpaceMark) == 0)
+      len = kSpaceMark.size();
+    if (len == 0) {
+      ++i;
+      continue;
+    }
+    encode_plain(text.substr(start, i - start), out);
+    for (size_t k = 0; k < len; ++k) out.push_back(byte_ids_[static_cast<unsigned char>(text[i + k])]);
+    i += len;
+    start = i;
+  }
+  encode_plain(text.substr(start), out);
+  return out;
+}
+
+// Word splitting: a cut before a space that follows a non-space, and after a
+// newline. Pieces trained with split_by_whitespace hold a space only as a prefix
+// or in an all-space run, and the newline is a user-defined symbol, so no piece
+// spans a cut: SentencePiece gives the same pieces word by word as for the whole
+// text (BPE never merges across a cut; unigram's lattice has no node across it).
+// Words repeat, so a cache then makes encoding several times faster.
+void Tokenizer::encode_plain(std::string_view text, std::vector<int>& out) const {
+  if (!split_words_) return encode_word(text, out);
+  size_t start = 0;
+  for (size_t i = 1; i < text.size(); ++i)
+    if ((text[i] == ' ' && text[i - 1] != ' ') || text[i - 1] == '\n') {
+      encode_word(text.substr(start, i - start), out);
+      start = i;
+    }
+  encode_word(text.substr(start), out);
+}
+
+namespace {
+
+// One per thread, so encode() stays const and lock-free; it belongs to the
+// tokenizer that used it last.
+struct WordCache {
+  static constexpr size_t kMaxWords = size_t(1) << 16, kMaxWordBytes = 64;
+  uint64_t owner = 0;
+  std::unordered_map<std::string, std::vector<int>> ids;
+  std::string key;
+};
+
+}  // namespace
+
+void Tokenizer::encode_word(std::string_view word, std::vector<int>& out) const {
+  if (word.empty()) return;
+  thread_local WordCache cache;
+  const bool cacheable = split_words_ && word.size() <= WordCache::kMaxWordBytes;
+  if (cacheable) {
+    if (cache.owner != instance_id_ || cache.ids.size() >= WordCache::kMaxWords) {
+      cache.ids.clear();
+      cache.owner = instance_id_;
+    }
+    cache.key.assign(word.data(), word.size());
+    auto hit = cache.ids.find(cache.key);
+    if (hit != cache.ids.end()) {
+      out.insert(out.end(), hit->second.begin(), hit->second.end());
+      return;
+    }
+  }
+  thread_local std::vector<int> ids;  // reused: SentencePiece fills it for every word
+  const spm::Status status = sp_->encode(word, &ids);
+  if (!status.ok) fail("text", "SentencePiece could not encode the text: " + status.message);
+  const size_t first = out.size();
+  const int n = static_cast<int>(is_text_.size());
+  const int e2 = byte_ids_[0xE2], x96 = byte_ids_[0x96], x81 = byte_ids_[0x81];
+  for (size_t k = 0; k < ids.size(); ++k) {
+    const int id = ids[k];
+    // The security rule: text never yields a tag or special id. SentencePiece
+    // should guarantee it; if it ever does not, stop rather than emit one.
+    if (id < 0 || id >= n || !is_text_[id])
+      fail("text", "internal error: SentencePiece returned id " + std::to_string(id) + " for plain text",
+           "this is a bug in prealign; please report it with the input text");
+    // A space that fell back to bytes (a model without a "▁" piece) would decode
+    // as a literal U+2581: write it as the byte piece of a space instead.
+    if (id == e2 && k + 2 < ids.size() && ids[k + 1] == x96 && ids[k + 2] == x81) {
+      out.push_back(byte_ids_[' ']);
+      k += 2;
+      continue;
+    }
+    out.push_back(id);
+  }
+  if (cacheable) cache.ids.emplace(cache.key, std::vector<int>(out.begin() + first, out.end()));
+}
+
+std::string Tokenizer::decode(const std::vector<int>& ids, bool show_tags) const {
+  std::string out;
+  const int n = vocab_size();
+  for (int id : ids) {
+    if (id < 0 || id >= n)
+      fail("token " + std::to_string(id), "id outside the vocabulary (0.." + std::to_string(n - 1) + ")",
+           "ids must come from this tokenizer");
+    if (show_tags && !id_to_tag_[id].empty()) {
+      out += id_to_tag_[id];
+    } else {
+      out += id_bytes_[id];
+    }
+  }
+  return out;
+}
+
+std::string Tokenizer::token_bytes(int id) const {
+  if (id < 0 || id >= vocab_size())
+    fail("token " + std::to_string(id), "id outside the vocabulary (0.." + std::to_string(vocab_size() - 1) + ")");
+  return id_bytes_[id];
+}
+
+std::string Tokenizer::piece(int id) const {
+  if (id < 0 || id >= vocab_size())
+    fail("token " + std::to_string(id), "id outside the vocabulary (0.." + std::to_string(vocab_size() - 1) + ")");
+  return sp_->id_to_piece(id);
+}
+
+int Tokenizer::vocab_size() const { return static_cast<int>(id_bytes_.size()); }
+
+bool Tokenizer::is_tag(int id) const { return id >= 0 && id < vocab_size() && !id_to_tag_[id].empty(); }
+
+bool Tokenizer::is_special(int id) const { return id >= kUnk && id <= kPad; }
+
+int Tokenizer::tag_id(std::string_view name) const {
+  const auto& tags = tagset_.tags();
+  for (size_t i = 0; i < tags.size(); ++i)
+    if (tags[i].name == name) return tag_ids_[i];
+  tagset_.get(name, "tag " + std::string(name));  // throws, listing the known tags
+  fail("tag " + std::string(name), "unknown tag");
+}
+
+const std::string& Tokenizer::tag_name(int id) const {
+  if (!is_tag(id)) fail("token " + std::to_string(id), "not a tag id of this tokenizer");
+  return id_to_tag_[id];
+}
+
+}  // namespace prealign
