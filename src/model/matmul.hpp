@@ -1,0 +1,27 @@
+// Float32 matrix products for the model, on the CPU through oneDNN's matmul
+// primitive. Why: libtorch reaches BLAS through OpenBLAS, which on CPUs it does
+// not recognise falls back to its generic SSE3 (Prescott) kernels; oneDNN is
+// already a libtorch dependency, detects AVX2/AVX-512 itself and runs the same
+// products 3-5x faster here (docs/performance.md). On other devices or dtypes,
+// or in builds without oneDNN, these are torch's own ops. Both are differentiable.
+#pragma once
+#include <torch/torch.h>
+
+#include <string>
+
+namespace prealign {
+
+// a (M, K) @ b (K, N) -> (M, N), or batched a (G, M, K) @ b (G, K, N) -> (G, M, N).
+// Inputs may be any strided views (transposes cost nothing).
+torch::Tensor matmul(const torch::Tensor& a, const torch::Tensor& b);
+
+// x (..., K) @ w (N, K)^T -> (..., N): F::linear without bias.
+torch::Tensor linear(const torch::Tensor& x, const torch::Tensor& w);
+
+// Which kernels matmul() uses on the CPU: "onednn" (default when built with it) or
+// "torch" (libtorch's BLAS path; for comparisons and as a fallback).
+void set_matmul_backend(const std::string& name);
+std::string matmul_backend();
+bool onednn_available();
+
+}  // namespace prealign

@@ -1,0 +1,93 @@
+// Device parsing, thread set-up and the OpenBLAS thread-policy re-exec.
+#include <dlfcn.h>
+#include <gtest/gtest.h>
+#include <torch/torch.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+#include <sstream>
+
+#include "core/error.hpp"
+#include "model/runtime.hpp"
+
+using namespace prealign;
+
+TEST(Runtime, ParseDevice) {
+  EXPECT_EQ(parse_device("cpu"), torch::Device(torch::kCPU));
+  for (const char* bad : {"gpu", "cuda:", "cuda:x", "cuda0", "CPU", "cuda:-1"}) EXPECT_THROW(parse_device(bad), Error) << bad;
+  if (torch::cuda::is_available()) {
+    EXPECT_EQ(parse_device("cuda:0"), torch::Device(torch::kCUDA, 0));
+  } else {
+    try {
+      parse_device("cuda");
+      FAIL();
+    } catch (const Error& e) {
+      EXPECT_NE(e.hint().find("cpu"), std::string::npos);
+    }
+  }
+}
+
+TEST(Runtime, ConfigureThreads) {
+  configure_threads(1);
+  EXPECT_EQ(torch::get_num_threads(), 1);
+  configure_threads(0);
+  cpu_set_t set;
+  ASSERT_EQ(sched_getaffinity(0, sizeof set, &set), 0);
+  EXPECT_EQ(torch::get_num_threads(), CPU_COUNT(&set));
+  configure_threads(0);  // a second call must not throw (inter-op threads are set once)
+  EXPECT_NE(describe_compute().find(std::to_string(CPU_COUNT(&set)) + " threads"), std::string::npos);
+}
+
+TEST(Runtime, DescribeComputeNamesTheBlas) {
+  std::string d = describe_compute();
+  auto parallel = reinterpret_cast<int (*)()>(dlsym(RTLD_DEFAULT, "openblas_get_parallel"));
+  if (!parallel) {
+    EXPECT_NE(d.find("reference BLAS"), std::string::npos) << d;
+    return;
+  }
+  EXPECT_EQ(d.rfind("OpenBLAS 0.", 0), 0u) << d;
+  const char* modes[] = {"(serial", "(pthread", "(openmp"};
+  EXPECT_NE(d.find(modes[parallel()]), std::string::npos) << d;
+}
+
+TEST(Runtime, ReexecReturnsWhenNothingToDo) {
+  // This test binary loads the OpenMP OpenBLAS (RPATH), or OMP_WAIT_POLICY is
+  // already set: either way the call must simply return.
+  char arg0[] = "test_model";
+  char* argv[] = {arg0, nullptr};
+  reexec_with_thread_policy_if_needed(1, argv);
+  SUCCEED();
+}
+
+// Run in a child process with the pthread OpenBLAS preloaded (see below).
+TEST(Runtime, ReexecChild) {
+  if (!std::getenv("PREALIGN_TEST_REEXEC_CHILD")) GTEST_SKIP() << "only runs as the child of ReexecUnderPthreadBlas";
+  std::ifstream in("/proc/self/cmdline", std::ios::binary);
+  std::vector<std::string> args;
+  for (std::string a; std::getline(in, a, '\0');) args.push_back(a);
+  std::vector<char*> argv;
+  for (auto& a : args) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  reexec_with_thread_policy_if_needed(int(args.size()), argv.data());  // first run: does not return
+  const char* policy = std::getenv("OMP_WAIT_POLICY");
+  std::printf("CHILD OMP_WAIT_POLICY=%s BLAS=%s\n", policy ? policy : "(unset)", describe_compute().c_str());
+}
+
+TEST(Runtime, ReexecUnderPthreadBlas) {
+  const std::string dir = "/usr/lib/x86_64-linux-gnu/openblas-pthread";
+  if (std::system(("test -e " + dir + "/libopenblas.so.0").c_str()) != 0) GTEST_SKIP() << "no pthread OpenBLAS";
+  // LD_PRELOAD, not LD_LIBRARY_PATH: the binary's DT_RPATH is searched first.
+  std::string cmd = "env -u OMP_WAIT_POLICY PREALIGN_TEST_REEXEC_CHILD=1 LD_PRELOAD=" + dir + "/libopenblas.so.0:" +
+                    dir + "/libblas.so.3 /proc/" + std::to_string(getpid()) +
+                    "/exe --gtest_filter=Runtime.ReexecChild 2>&1";
+  FILE* p = popen(cmd.c_str(), "r");
+  ASSERT_NE(p, nullptr);
+  std::ostringstream out;
+  char buf[4096];
+  while (size_t n = fread(buf, 1, sizeof buf, p)) out.write(buf, std::streamsize(n));
+  int status = pclose(p);
+  EXPECT_EQ(status, 0) << out.str();
+  EXPECT_NE(out.str().find("CHILD OMP_WAIT_POLICY=PASSIVE BLAS=OpenBLAS"), std::string::npos) << out.str();
+  EXPECT_NE(out.str().find("(pthread"), std::string::npos) << out.str();
+}
