@@ -1,0 +1,107 @@
+#include "train/objective.hpp"
+
+#include "core/config.hpp"
+#include "core/error.hpp"
+#include "train/objectives.hpp"
+
+namespace prealign {
+
+BatchTensors to_tensors(const Batch& b, torch::Device device) {
+  auto make = [&](const void* data, torch::ScalarType type) {
+    // from_blob does not own the memory: clone so the tensor outlives the batch buffers.
+    return torch::from_blob(const_cast<void*>(data), {b.B, b.T}, torch::TensorOptions().dtype(type))
+        .clone()
+        .to(device);
+  };
+  BatchTensors t;
+  t.inputs = make(b.inputs.data(), torch::kInt64);
+  t.targets = make(b.targets.data(), torch::kInt64);
+  t.score = make(b.score.data(), torch::kFloat32);
+  t.label = make(b.label.data(), torch::kInt8);
+  t.is_tag = make(b.is_tag.data(), torch::kUInt8).to(torch::kBool);
+  return t;
+}
+
+torch::Tensor token_cross_entropy(const torch::Tensor& logits, const torch::Tensor& targets) {
+  const auto V = logits.size(-1);
+  auto ce = torch::nn::functional::cross_entropy(
+      logits.reshape({-1, V}), targets.reshape({-1}),
+      torch::nn::functional::CrossEntropyFuncOptions().reduction(torch::kNone));
+  return ce.view(targets.sizes());  // (B, T)
+}
+
+torch::Tensor masked_cross_entropy(const torch::Tensor& logits, const torch::Tensor& targets,
+                                   const torch::Tensor& mask) {
+  auto ce = token_cross_entropy(logits, targets);
+  auto m = mask.to(ce.dtype());
+  return (ce * m).sum() / m.sum().clamp_min(1.0);
+}
+
+Objective::Objective(const ObjectiveOptions& o, const Dataset& data) : options_(o) {
+  if (data.categories.empty()) return;
+  LabelingConfig cfg;
+  LabelRule rule;
+  rule.category = o.category.empty() ? data.categories.front() : o.category;
+  rule.threshold = ThresholdSpec::parse(o.threshold, "--threshold");
+  rule.good_tag = o.good_tag;
+  rule.bad_tag = o.bad_tag;
+  cfg.rules.push_back(rule);
+  cfg.drop_fraction = o.name == "conditional" ? o.drop_fraction : 0.0;
+  cfg.seed = 0x7a6d;
+  labeler_ = std::make_unique<Labeler>(cfg, data.categories, data.dir + "/dataset.json");
+  if (labeler_->needs_fit()) {
+    labeler_->fit([&](const std::function<void(const float*)>& visit) {
+      for (const auto& shard : data.train)
+        for (uint64_t s = 0; s < shard->n_segments(); ++s) visit(shard->segment_scores(s));
+    });
+  }
+}
+
+void Objective::plan(const DocumentView& doc, DocumentPlan& plan) const { plan_scores(doc, plan, false); }
+
+void Objective::plan_scores(const DocumentView& doc, DocumentPlan& plan, bool with_tags) const {
+  const Shard& shard = *doc.shard;
+  const uint64_t first = shard.doc_segment_begin(doc.doc), end = shard.doc_segment_end(doc.doc);
+  plan.keep = true;
+  plan.prefix.clear();
+  plan.segments.resize(end - first);
+  for (uint64_t s = first; s < end; ++s) {
+    SegmentPlan& sp = plan.segments[s - first];
+    sp.prefix.clear();
+    if (!labeler_) {
+      sp.label = kLabelNone;
+      sp.score = 0.f;
+      continue;
+    }
+    SegmentLabel l = labeler_->label(shard.segment_scores(s), doc.global_segment + (s - first));
+    sp.label = l.bad ? kLabelBad : kLabelGood;
+    sp.score = l.score;
+    if (with_tags)
+      for (const auto& tag : l.tags) sp.prefix.push_back(tag_id_of_.at(tag));
+  }
+}
+
+ordered_json Objective::describe() const {
+  ordered_json j;
+  j["name"] = name();
+  j["options"] = config_to_json(const_cast<ObjectiveOptions&>(options_));
+  if (labeler_) j["labeling"] = labeler_->describe();
+  return j;
+}
+
+std::vector<std::string> objective_names() { return {"mle", "conditional", "filter", "unlikelihood", "rwr", "awr"}; }
+
+std::unique_ptr<Objective> make_objective(const ObjectiveOptions& o, const Dataset& data, const Tokenizer& tokenizer,
+                                          torch::Device device, int model_dim) {
+  bool needs_scores = o.name != "mle";
+  if (needs_scores && data.categories.empty())
+    fail("--objective " + o.name, "the dataset has no segment scores",
+         "tokenize a scored JSONL corpus (prealign score) or use --objective mle");
+  if (o.name == "mle") return make_mle_objective(o, data);
+  if (o.name == "conditional") return make_conditional_objective(o, data, tokenizer);
+  std::string known;
+  for (const auto& n : objective_names()) known += (known.empty() ? "" : ", ") + n;
+  fail("--objective", "unknown or not yet available objective \"" + o.name + "\"", "available: " + known);
+}
+
+}  // namespace prealign
