@@ -1,0 +1,164 @@
+// prealign generate: checkpoint + policy + prompts -> samples, each token with
+// the policy state it was generated in and the temptation of the banned tags.
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <map>
+
+#include "cli/commands.hpp"
+#include "cli/options.hpp"
+#include "core/config.hpp"
+#include "core/lines.hpp"
+#include "core/paths.hpp"
+#include "core/progress.hpp"
+#include "decode/generator.hpp"
+#include "model/checkpoint.hpp"
+#include "model/runtime.hpp"
+
+namespace prealign {
+
+namespace {
+
+struct GenerateArgs {
+  std::string model, policy, prompt, prompts_file, device = "cpu";
+  bool prompt_given = false;
+  int num_samples = 1;
+  int batch_size = 16;
+  bool json_output = false;
+  GenerateOptions options;
+};
+
+// "" = the checkpoint's policy.json, "none" = no restrictions, else a file or a
+// shipped policy name (configs/policies/<name>.json).
+Policy resolve_policy(const GenerateArgs& a, const LoadedCheckpoint& ck, const TagVocabulary& vocab) {
+  if (a.policy == "none") return Policy::unrestricted(vocab);
+  if (!a.policy.empty()) return Policy::load(resolve_config(a.policy, "configs/policies"), vocab);
+  if (ck.policy.is_object() && ck.policy.empty()) {
+    warn("generate: " + a.model + "/policy.json is empty; generating without restrictions");
+    return Policy::unrestricted(vocab);
+  }
+  return Policy::from_json(ck.policy, vocab, a.model + "/policy.json");
+}
+
+// One prompt per line; a line starting with '{' is JSON {"prompt": "..."}
+// (the way to give prompts with newlines). Blank lines are skipped.
+std::vector<std::string> read_prompts(const std::string& path) {
+  std::vector<std::string> prompts;
+  LineReader in(path);
+  std::string line;
+  while (in.next(line)) {
+    if (!line.empty() && line.back() == '\r') line.pop_back();
+    if (line.find_first_not_of(" \t") == std::string::npos) continue;
+    if (line[0] == '{') {
+      prompts.push_back(json_required<std::string>(parse_json(line, in.where()), "prompt", in.where()));
+    } else {
+      prompts.push_back(line);
+    }
+  }
+  if (prompts.empty()) fail(path, "no prompts in the file", "one prompt per line, or JSONL {\"prompt\": ...}");
+  return prompts;
+}
+
+// The prompt, then the generated text with tags dimmed on a terminal.
+void print_sample(const Generation& g, bool tty) {
+  std::string out = g.prompt;
+  for (const TokenRecord& r : g.tokens) out += r.is_tag && tty ? "\x1b[2m" + r.text + "\x1b[0m" : r.text;
+  std::fwrite(out.data(), 1, out.size(), stdout);
+  std::map<std::string, int> flags;
+  for (const TokenRecord& r : g.tokens)
+    for (const auto& f : r.flags) ++flags[f];
+  std::string flag_text;
+  for (const auto& [label, n] : flags) flag_text += " " + label + " x" + std::to_string(n);
+  std::printf("\n[%zu tokens | %s%s | temptation max %.4f mean %.4f | flags:%s]\n", g.tokens.size(),
+              g.finish_reason.c_str(), g.stopped_by.empty() ? "" : (" (" + g.stopped_by + ")").c_str(),
+              g.max_temptation, g.mean_temptation, flag_text.empty() ? " none" : flag_text.c_str());
+}
+
+void run_generate(const GenerateArgs& a) {
+  if (a.model.empty()) fail("--model", "no checkpoint directory given", "pass --model DIR");
+  if (a.num_samples < 1) fail("--num-samples", "must be at least 1");
+  if (a.batch_size < 1) fail("--batch-size", "must be at least 1");
+  if (a.prompt_given && !a.prompts_file.empty()) fail("--prompts", "give --prompt or --prompts, not both");
+  GenerateOptions shown = a.options;
+  note("generate: options " + config_to_json(shown).dump());
+
+  LoadedCheckpoint ck = load_checkpoint(a.model, parse_device(a.device));
+  Tokenizer tokenizer = Tokenizer::load_dir(a.model);
+  const Policy policy = resolve_policy(a, ck, TagVocabulary::of(tokenizer));
+  note("generate: policy " + policy.name() + ", generation starts in state \"" +
+       policy.state(policy.state_after_start()).name + "\"");
+  const std::vector<std::string> prompts =
+      a.prompts_file.empty() ? std::vector<std::string>{a.prompt} : read_prompts(a.prompts_file);
+  Generator generator(ck.model, tokenizer, policy);
+
+  // Every (prompt, sample) pair in order; sample k overall uses seed + k. They are
+  // decoded batch_size at a time (the same samples as one by one, faster).
+  struct Job {
+    size_t prompt;
+    int sample;
+    uint64_t seed;
+  };
+  std::vector<Job> jobs;
+  for (size_t i = 0; i < prompts.size(); ++i)
+    for (int s = 0; s < a.num_samples; ++s) jobs.push_back({i, s, a.options.seed + jobs.size()});
+  const bool tty = ::isatty(STDOUT_FILENO);
+  for (size_t first = 0; first < jobs.size(); first += static_cast<size_t>(a.batch_size)) {
+    const size_t end = std::min(jobs.size(), first + static_cast<size_t>(a.batch_size));
+    std::vector<std::string> batch_prompts;
+    std::vector<uint64_t> seeds;
+    for (size_t j = first; j < end; ++j) {
+      batch_prompts.push_back(prompts[jobs[j].prompt]);
+      seeds.push_back(jobs[j].seed);
+    }
+    const std::vector<Generation> out = generator.generate_batch(batch_prompts, a.options, seeds);
+    for (size_t j = first; j < end; ++j) {
+      const Job& job = jobs[j];
+      const Generation& g = out[j - first];
+      if (a.json_output) {
+        json rec = generation_to_json(g);
+        rec["prompt_index"] = job.prompt;
+        rec["sample"] = job.sample;
+        rec["seed"] = job.seed;
+        rec["policy"] = policy.name();
+        std::printf("%s\n", rec.dump(-1, ' ', false, json::error_handler_t::replace).c_str());
+      } else {
+        if (prompts.size() > 1 || a.num_samples > 1)
+          std::printf("--- prompt %zu, sample %d (seed %llu) ---\n", job.prompt + 1, job.sample + 1,
+                      static_cast<unsigned long long>(job.seed));
+        print_sample(g, tty);
+      }
+    }
+    std::fflush(stdout);
+  }
+}
+
+}  // namespace
+
+void register_generate_command(CLI::App& app) {
+  auto* cmd = app.add_subcommand(
+      "generate",
+      "generate text from a checkpoint under a tag policy, reporting per token the policy state and the\n"
+      "temptation (raw probability of the tags the policy bans there). Prompts are plain text: tags typed\n"
+      "in a prompt stay text. Policy format: docs/formats.md.");
+  auto a = std::make_shared<GenerateArgs>();
+  cmd->add_option("--model", a->model, "checkpoint directory")->required();
+  cmd->add_option("--policy", a->policy,
+                  "policy file or shipped name (good_only, ai_mode); \"none\" = no restrictions "
+                  "(default: the checkpoint's policy.json)");
+  auto* prompt = cmd->add_option("--prompt", a->prompt, "the prompt (default: empty, i.e. unconditional)");
+  cmd->add_option("--prompts", a->prompts_file, "file of prompts: one per line, or JSONL {\"prompt\": ...}");
+  cmd->add_option("--num-samples", a->num_samples, "samples per prompt (sample k uses seed + k)")
+      ->capture_default_str();
+  cmd->add_option("--batch-size", a->batch_size, "sequences decoded together (same samples, faster)")
+      ->capture_default_str();
+  cmd->add_flag("--json", a->json_output, "one JSON object per sample per line (per-token records)");
+  cmd->add_option("--device", a->device, "cpu, cuda, cuda:N")->capture_default_str();
+  add_options(*cmd, a->options);
+  cmd->callback([a, prompt] {
+    a->prompt_given = prompt->count() > 0;
+    run_generate(*a);
+  });
+}
+
+}  // namespace prealign

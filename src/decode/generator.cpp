@@ -1,0 +1,295 @@
+// The decode loop: prefill the context once with the KV cache, then one
+// position at a time: raw logits -> temptation -> sampler chain -> record.
+#include "decode/generator.hpp"
+
+#include <cmath>
+
+#include "core/error.hpp"
+#include "core/utf8.hpp"
+#include "decode/temptation.hpp"
+
+namespace prealign {
+
+SamplerChain make_sampler_chain(const Policy& policy, const GenerateOptions& o, PolicyStage** policy_stage) {
+  if (!(o.temperature >= 0.0) || !std::isfinite(o.temperature))
+    fail("--temperature", "must be >= 0, got " + std::to_string(o.temperature), "0 means greedy decoding");
+  if (o.top_k < 0) fail("--top-k", "must be >= 0 (0 = off), got " + std::to_string(o.top_k));
+  if (!(o.top_p > 0.0 && o.top_p <= 1.0))
+    fail("--top-p", "must be in (0, 1] (1 = off), got " + std::to_string(o.top_p));
+  SamplerChain chain;
+  auto stage = std::make_unique<PolicyStage>(policy);
+  if (policy_stage) *policy_stage = stage.get();
+  chain.add(std::move(stage));
+  const bool greedy = o.greedy || o.temperature == 0.0;
+  if (!greedy && o.temperature != 1.0) chain.add(make_temperature(static_cast<float>(o.temperature)));
+  if (o.top_k > 0) chain.add(make_top_k(o.top_k));
+  if (o.top_p < 1.0) chain.add(make_top_p(static_cast<float>(o.top_p)));
+  chain.add(greedy ? make_greedy() : make_distribution());
+  return chain;
+}
+
+Generator::Generator(LlamaModel model, const Tokenizer& tokenizer, const Policy& policy)
+    : model_(std::move(model)), tokenizer_(tokenizer), policy_(policy) {
+  if (!model_) fail("generate", "no model");
+  const int v = model_->config().vocab_size;
+  if (v != tokenizer_.vocab_size())
+    fail("generate",
+         "the model's vocabulary (" + std::to_string(v) + ") differs from the tokenizer's (" +
+             std::to_string(tokenizer_.vocab_size()) + ")",
+         "load the tokenizer from the same checkpoint directory as the model");
+  // A policy built for another vocabulary would ban the wrong ids.
+  bool same = policy_.tags().size() == tokenizer_.tag_ids().size();
+  for (int id : tokenizer_.tag_ids())
+    same = same && policy_.is_tag(id) && policy_.tag_name(id) == tokenizer_.tag_name(id);
+  if (!same)
+    fail("policy " + policy_.name(), "was built for a different tag vocabulary than this tokenizer's",
+         "build the policy with TagVocabulary::of(tokenizer)");
+}
+
+std::vector<int> Generator::context_for(const std::string& prompt) const {
+  std::vector<int> ctx{Tokenizer::kBos};
+  const auto& start = policy_.start_tags();
+  if (!policy_.start_after_prompt()) ctx.insert(ctx.end(), start.begin(), start.end());
+  const std::vector<int> text = tokenizer_.encode(prompt);  // tag parsing off: never yields a tag id
+  ctx.insert(ctx.end(), text.begin(), text.end());
+  if (policy_.start_after_prompt()) ctx.insert(ctx.end(), start.begin(), start.end());
+  return ctx;
+}
+
+namespace {
+
+// Text and temptation summaries; the text is the tokens' bytes, as decode() does.
+void summarize(Generation& g) {
+  double sum = 0.0;
+  for (const TokenRecord& r : g.tokens) {
+    sum += r.temptation_total;
+    g.max_temptation = std::max(g.max_temptation, r.temptation_total);
+    g.flags += static_cast<int>(r.flags.size());
+    if (!r.is_tag) g.text += r.text;
+    g.text_with_tags += r.text;
+  }
+  g.mean_temptation = g.tokens.empty() ? 0.f : static_cast<float>(sum / static_cast<double>(g.tokens.size()));
+}
+
+// One generated position: temptation from the raw logits, then the chain.
+TokenRecord next_token(const Policy& policy, SamplerChain& chain, const PolicyStage& stage,
+                       const std::vector<float>& logits, Rng& rng, FiredRules& fired) {
+  const PolicyState& st = policy.state(stage.state());
+  const Temptation tempt = measure_temptation(logits.data(), static_cast<int>(logits.size()), st.banned);
+  if (!std::isfinite(tempt.log_sum_exp))
+    fail("generate", "the model produced non-finite logits", "the checkpoint is probably damaged (NaN or inf weights)");
+  TokenRecord r;
+  r.id = chain.sample(logits.data(), static_cast<int>(logits.size()), rng, &r.p_chosen);
+  chain.accept(r.id);
+  r.is_tag = policy.is_tag(r.id);
+  r.state = st.name;
+  r.p_raw = static_cast<float>(std::exp(static_cast<double>(logits[static_cast<size_t>(r.id)]) - tempt.log_sum_exp));
+  for (const auto& [id, p] : tempt.per_tag) r.temptation.emplace_back(policy.tag_name(id), p);
+  r.temptation_total = tempt.total;
+  fired = check_temptation_rules(policy, tempt);
+  r.flags = fired.flags;
+  return r;
+}
+
+}  // namespace
+
+namespace {
+
+// One sequence of a (possibly batched) decode: its own sampler chain, policy
+// state and random stream, so a sequence decodes the same alone or in a batch.
+struct SequenceDecoder {
+  const Policy& policy;
+  PolicyStage* stage = nullptr;  // set while `chain` is built: declared before it
+  SamplerChain chain;
+  Rng rng;
+  Generation g;
+  bool done = false;
+
+  SequenceDecoder(const Policy& p, const GenerateOptions& o, const std::vector<int>& context, int state, uint64_t seed)
+      : policy(p), chain(make_sampler_chain(p, o, &stage)), rng(seed) {
+    stage->set_state(state);
+    g.context = context;
+    g.finish_reason = "length";
+  }
+
+  // Takes one position's raw logits; returns the chosen token. Sets `done` when
+  // the sequence ends (stop rule, EOS, stop tag, length).
+  int step(const std::vector<float>& logits, int max_new_tokens, int64_t cache_length, int64_t max_len,
+           const std::function<std::string(int)>& token_text) {
+    FiredRules fired;
+    g.tokens.push_back(next_token(policy, chain, *stage, logits, rng, fired));
+    TokenRecord& r = g.tokens.back();
+    r.text = r.is_tag ? policy.tag_name(r.id) : token_text(r.id);
+    // A fired stop rule wins over a natural end at the same token: it is the
+    // signal an operator needs to see. The token itself was allowed and is kept.
+    if (!fired.stops.empty()) {
+      g.finish_reason = "temptation";
+      g.stopped_by = fired.stops.front();
+      done = true;
+    } else if (r.id == policy.eos_id()) {
+      g.finish_reason = "eos";
+      done = true;
+    } else if (policy.is_stop_tag(r.id)) {
+      g.finish_reason = "stop_tag";
+      done = true;
+    } else if (static_cast<int>(g.tokens.size()) == max_new_tokens || cache_length >= max_len) {
+      done = true;  // "length"
+    }
+    return r.id;
+  }
+};
+
+void check_context(const std::vector<int>& context, int64_t max_len) {
+  if (context.empty()) fail("generate", "empty context", "start the context with BOS");
+  if (static_cast<int64_t>(context.size()) > max_len)
+    fail("prompt",
+         std::to_string(context.size()) + " context tokens exceed the model's max_seq_len " + std::to_string(max_len),
+         "shorten the prompt");
+}
+
+// Prefills the contexts, left-padded to one length (B, T); returns the last position's logits (B, V).
+torch::Tensor prefill(LlamaModel& model, const std::vector<std::vector<int>>& contexts, KVCache& cache,
+                      torch::Device device) {
+  size_t longest = 0;
+  for (const auto& c : contexts) longest = std::max(longest, c.size());
+  std::vector<int64_t> ids;
+  std::vector<int64_t> pad;
+  for (const auto& c : contexts) {
+    pad.push_back(static_cast<int64_t>(longest - c.size()));
+    ids.insert(ids.end(), longest - c.size(), Tokenizer::kBos);  // any id: padding is masked
+    ids.insert(ids.end(), c.begin(), c.end());
+  }
+  bool any_pad = false;
+  for (int64_t p : pad) any_pad = any_pad || p > 0;
+  if (any_pad) cache.left_pad = pad;
+  torch::Tensor tokens =
+      torch::tensor(ids, torch::kLong).view({static_cast<int64_t>(contexts.size()), static_cast<int64_t>(longest)});
+  return model->forward_full(tokens.to(device), &cache).logits.select(1, -1);  // (B, V)
+}
+
+// Row b of (B, V) logits as floats on the CPU.
+std::vector<float> row_logits(const torch::Tensor& logits_cpu, int64_t b) {
+  const float* p = logits_cpu.data_ptr<float>() + b * logits_cpu.size(1);
+  return std::vector<float>(p, p + logits_cpu.size(1));
+}
+
+}  // namespace
+
+std::vector<Generation> decode_batch(LlamaModel& model, const Policy& policy,
+                                     const std::vector<std::vector<int>>& contexts, const std::vector<int>& states,
+                                     const GenerateOptions& options, const std::vector<uint64_t>& seeds,
+                                     const std::function<std::string(int)>& token_text, const TokenCallback& on_token) {
+  if (options.max_new_tokens < 0) fail("--max-new-tokens", "must be >= 0");
+  if (states.size() != contexts.size() || seeds.size() != contexts.size())
+    fail("decode_batch", "contexts, states and seeds differ in number");
+  const int vocab = model->config().vocab_size;
+  const int64_t max_len = model->config().max_seq_len;
+  if (policy.vocab_size() != vocab)
+    fail("policy " + policy.name(), "built for a vocabulary of " + std::to_string(policy.vocab_size()) +
+                                        " tokens, the model has " + std::to_string(vocab));
+  std::vector<SequenceDecoder> seqs;
+  seqs.reserve(contexts.size());
+  for (size_t i = 0; i < contexts.size(); ++i) {
+    check_context(contexts[i], max_len);
+    seqs.emplace_back(policy, options, contexts[i], states[i], seeds[i]);
+  }
+  if (contexts.empty() || options.max_new_tokens == 0) {
+    std::vector<Generation> out;
+    for (auto& s : seqs) out.push_back(std::move(s.g));
+    return out;
+  }
+
+  torch::NoGradGuard no_grad;
+  model->eval();
+  const torch::Device device = model->parameters().front().device();
+  KVCache cache;
+  std::vector<int64_t> rows(seqs.size());  // cache row -> sequence index
+  for (size_t i = 0; i < rows.size(); ++i) rows[i] = static_cast<int64_t>(i);
+  torch::Tensor logits = prefill(model, contexts, cache, device);  // (B, V)
+  while (true) {
+    torch::Tensor cpu = logits.to(torch::kCPU, torch::kFloat).contiguous();
+    std::vector<int64_t> next_tokens, still_running;
+    for (size_t r = 0; r < rows.size(); ++r) {
+      const size_t index = static_cast<size_t>(rows[r]);
+      SequenceDecoder& s = seqs[index];
+      const int tok = s.step(row_logits(cpu, static_cast<int64_t>(r)), options.max_new_tokens, cache.length, max_len,
+                             token_text);
+      if (on_token && !on_token(index, s.g.tokens.back()) && !s.done) {
+        s.g.finish_reason = "cancelled";
+        s.done = true;
+      }
+      if (s.done) continue;
+      still_running.push_back(static_cast<int64_t>(r));
+      next_tokens.push_back(tok);
+    }
+    if (still_running.empty()) break;
+    if (still_running.size() < rows.size()) {  // finished sequences leave the batch
+      cache.select_rows(still_running);
+      std::vector<int64_t> kept;
+      for (int64_t r : still_running) kept.push_back(rows[static_cast<size_t>(r)]);
+      rows = kept;
+    }
+    torch::Tensor step = torch::tensor(next_tokens, torch::kLong).view({-1, 1}).to(device);  // (B', 1)
+    logits = model->forward_full(step, &cache).logits.select(1, 0);                          // (B', V)
+  }
+  std::vector<Generation> out;
+  for (auto& s : seqs) {
+    summarize(s.g);
+    out.push_back(std::move(s.g));
+  }
+  return out;
+}
+
+Generation decode_context(LlamaModel& model, const Policy& policy, const std::vector<int>& context, int state,
+                          const GenerateOptions& options, const std::function<std::string(int)>& token_text) {
+  return decode_batch(model, policy, {context}, {state}, options, {options.seed}, token_text).front();
+}
+
+Generation Generator::generate(const std::string& prompt, const GenerateOptions& options) {
+  return generate_batch({prompt}, options, {options.seed}).front();
+}
+
+std::vector<Generation> Generator::generate_batch(const std::vector<std::string>& prompts,
+                                                  const GenerateOptions& options, const std::vector<uint64_t>& seeds,
+                                                  const TokenCallback& on_token) {
+  std::vector<std::vector<int>> contexts;
+  for (const auto& p : prompts) contexts.push_back(context_for(p));
+  std::vector<int> states(prompts.size(), policy_.state_after_start());
+  std::vector<Generation> out = decode_batch(model_, policy_, contexts, states, options, seeds,
+                                             [this](int id) { return tokenizer_.token_bytes(id); }, on_token);
+  for (size_t i = 0; i < out.size(); ++i) out[i].prompt = prompts[i];
+  return out;
+}
+
+// ---- JSON -------------------------------------------------------------------
+
+json generation_to_json(const Generation& g) {
+  json tokens = json::array();
+  for (const TokenRecord& r : g.tokens) {
+    json t = json::object();
+    for (const auto& [tag, p] : r.temptation) t[tag] = p;
+    json rec = {
+        {"text", replace_invalid_utf8(r.text)}, {"id", r.id},       {"tag", r.is_tag}, {"state", r.state},
+        {"p", r.p_chosen},           {"p_raw", r.p_raw}, {"temptation", t}, {"temptation_total", r.temptation_total},
+        {"flags", r.flags}};
+    if (!is_valid_utf8(r.text)) {  // keep the exact bytes of a partial character
+      json bytes = json::array();
+      for (unsigned char c : r.text) bytes.push_back(static_cast<int>(c));
+      rec["bytes"] = bytes;
+    }
+    tokens.push_back(std::move(rec));
+  }
+  return {{"prompt", replace_invalid_utf8(g.prompt)},
+          {"text", replace_invalid_utf8(g.text)},
+          {"text_with_tags", replace_invalid_utf8(g.text_with_tags)},
+          {"finish_reason", g.finish_reason},
+          {"stopped_by", g.stopped_by},
+          {"context_tokens", g.context.size()},
+          {"generated_tokens", g.tokens.size()},
+          {"max_temptation", g.max_temptation},
+          {"mean_temptation", g.mean_temptation},
+          {"flags", g.flags},
+          {"tokens", tokens}};
+}
+
+}  // namespace prealign

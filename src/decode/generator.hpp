@@ -1,0 +1,103 @@
+// Generation under a policy: load, tokenize the prompt (tag parsing off), force
+// the policy's start tags, then decode token by token with the KV cache,
+// recording per token the state, chosen probability and temptation.
+#pragma once
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "decode/policy.hpp"
+#include "decode/sampler.hpp"
+#include "model/llama.hpp"
+
+namespace prealign {
+
+struct GenerateOptions {
+  int max_new_tokens = 128;
+  double temperature = 1.0;
+  int top_k = 0;        // 0 = off
+  double top_p = 1.0;   // 1 = off
+  bool greedy = false;
+  uint64_t seed = 0;
+
+  template <class V>
+  void visit(V& v) {
+    v("max_new_tokens", max_new_tokens, "tokens to generate at most");
+    v("temperature", temperature, "softmax temperature");
+    v("top_k", top_k, "keep the k most likely tokens (0 = off)");
+    v("top_p", top_p, "keep the smallest set with this much probability (1 = off)");
+    v("greedy", greedy, "always take the most likely token");
+    v("seed", seed, "sampling seed");
+  }
+};
+
+struct TokenRecord {
+  int id = 0;
+  std::string text;      // token_bytes (tags: their name)
+  bool is_tag = false;
+  std::string state;     // policy state in which the token was generated
+  float p_chosen = 0.f;  // probability under the final sampling distribution
+  float p_raw = 0.f;     // probability under softmax of the raw logits
+  std::vector<std::pair<std::string, float>> temptation;  // banned tag -> raw probability
+  float temptation_total = 0.f;
+  std::vector<std::string> flags;  // temptation rules that fired
+};
+
+struct Generation {
+  std::string prompt;
+  std::string text;            // generated text, tags removed
+  std::string text_with_tags;  // generated text, tags rendered by name
+  std::vector<int> context;    // tokens fed before generation (BOS, start tags, prompt)
+  std::vector<TokenRecord> tokens;
+  std::string finish_reason;   // "eos" | "stop_tag" | "length" | "temptation" | "cancelled"
+  std::string stopped_by;      // label of the stop rule when finish_reason is "temptation"
+  float max_temptation = 0.f, mean_temptation = 0.f;  // over tokens' temptation_total
+  int flags = 0;               // flag rules fired, summed over tokens
+};
+
+// The chain GenerateOptions describe: policy, temperature, top-k, top-p, then
+// greedy or distribution (temperature 0 means greedy). `policy_stage`, if given,
+// receives the chain's policy stage (to read the current state).
+SamplerChain make_sampler_chain(const Policy& policy, const GenerateOptions& options,
+                                PolicyStage** policy_stage = nullptr);
+
+// The decode loop over a ready context, for trusted callers that build it
+// themselves (chat templates, tests): `context` may hold tag ids, `state` is
+// the policy state after it, `token_text` gives a non-tag token's bytes.
+// Generator::generate is context_for(prompt) + this.
+Generation decode_context(LlamaModel& model, const Policy& policy, const std::vector<int>& context, int state,
+                          const GenerateOptions& options, const std::function<std::string(int)>& token_text);
+
+// Several contexts decoded together, one forward pass per position for all of
+// them (left-padded prefill; finished sequences leave the batch). Sequence i has
+// its own policy state states[i] and seed seeds[i] and gets what decode_context
+// gives it alone, up to float rounding in the batched products.
+// `on_token`, if given, sees each token as it is chosen (sequence index, record);
+// returning false ends that sequence ("cancelled": a client went away).
+using TokenCallback = std::function<bool(size_t sequence, const TokenRecord& token)>;
+std::vector<Generation> decode_batch(LlamaModel& model, const Policy& policy,
+                                     const std::vector<std::vector<int>>& contexts, const std::vector<int>& states,
+                                     const GenerateOptions& options, const std::vector<uint64_t>& seeds,
+                                     const std::function<std::string(int)>& token_text,
+                                     const TokenCallback& on_token = nullptr);
+
+// Keeps references to the tokenizer and policy: both must outlive the generator.
+class Generator {
+ public:
+  Generator(LlamaModel model, const Tokenizer& tokenizer, const Policy& policy);
+  Generation generate(const std::string& prompt, const GenerateOptions& options);
+  // generate() for many prompts at once (decode_batch); prompt i samples with seeds[i].
+  std::vector<Generation> generate_batch(const std::vector<std::string>& prompts, const GenerateOptions& options,
+                                         const std::vector<uint64_t>& seeds, const TokenCallback& on_token = nullptr);
+  // [BOS] + start tags (before_prompt) + encode(prompt) + start tags (after_prompt).
+  std::vector<int> context_for(const std::string& prompt) const;
+
+ private:
+  LlamaModel model_;
+  const Tokenizer& tokenizer_;
+  const Policy& policy_;
+};
+
+json generation_to_json(const Generation& g);
+
+}  // namespace prealign

@@ -1,0 +1,100 @@
+// The inference-time tag policy: a state machine over tags. In each state some
+// tags are allowed (each leading to a next state); every other tag is banned.
+// See docs/formats.md for the JSON and configs/policies/ for examples.
+#pragma once
+#include <map>
+#include <string>
+#include <vector>
+
+#include "core/json_io.hpp"
+#include "tokenizer/tokenizer.hpp"
+
+namespace prealign {
+
+enum class TemptationAction { Flag, Stop };
+
+struct TemptationRule {
+  std::vector<int> tags;  // token ids watched; empty = the sum over all banned tags
+  std::string label;      // e.g. "</AI>" or "total"
+  double threshold = 1.0;
+  TemptationAction action = TemptationAction::Flag;
+};
+
+// What a policy needs to know of a vocabulary: the tag ids and EOS. Built from a
+// Tokenizer in practice; tests build one by hand.
+struct TagVocabulary {
+  int vocab_size = 0;
+  int eos_id = Tokenizer::kEos;
+  std::vector<std::pair<std::string, int>> tags;  // (name, id)
+  static TagVocabulary of(const Tokenizer& tokenizer);
+  int id(const std::string& name, const std::string& where) const;  // Error "unknown tag"
+  bool is_tag(int token) const;
+};
+
+struct PolicyState {
+  std::string name;
+  std::map<int, int> allowed;     // tag id -> next state index
+  bool end_allowed = true;        // may EOS be generated in this state
+  std::vector<int> banned;        // derived: every tag not in `allowed`, sorted
+};
+
+class Policy {
+ public:
+  static Policy load(const std::string& path, const TagVocabulary& vocab);
+  static Policy from_json(const json& j, const TagVocabulary& vocab, const std::string& where);
+  // No restrictions: every tag allowed everywhere, one state (for models without a policy).
+  static Policy unrestricted(const TagVocabulary& vocab);
+  const json& source() const { return source_; }  // as loaded, for policy.json in checkpoints
+
+  const std::string& name() const { return name_; }
+  int initial_state() const { return initial_; }
+  const std::vector<int>& start_tags() const { return start_tags_; }
+  bool start_after_prompt() const { return start_after_prompt_; }
+  const std::vector<PolicyState>& states() const { return states_; }
+  const PolicyState& state(int s) const { return states_.at(static_cast<size_t>(s)); }
+  int state_index(const std::string& name) const;  // Error for an unknown state
+  bool is_stop_tag(int token) const;
+  const std::vector<int>& stop_tags() const { return stop_tags_; }
+  bool is_tag(int token) const;
+  const std::string& tag_name(int token) const;  // Error for a non-tag
+  const std::map<int, std::string>& tags() const { return tag_names_; }  // id -> name, every vocabulary tag
+  const std::map<int, float>& bias() const { return bias_; }
+  int eos_id() const { return eos_; }
+  int vocab_size() const { return static_cast<int>(is_tag_.size()); }
+  const std::vector<TemptationRule>& temptation_rules() const { return rules_; }
+
+  // True if generating `token` in state `s` is forbidden (a tag not allowed there,
+  // or EOS where end is not allowed). Ordinary text tokens are never banned.
+  bool is_banned(int s, int token) const;
+  // State after emitting `token` in state `s` (non-tags keep the state).
+  int next_state(int s, int token) const;
+  // State after the forced start tags, from the initial state.
+  int state_after_start() const;
+
+ private:
+  json source_;
+  std::string name_;
+  int initial_ = 0;
+  std::vector<int> start_tags_;
+  bool start_after_prompt_ = false;
+  std::vector<PolicyState> states_;
+  std::vector<int> stop_tags_;
+  std::map<int, float> bias_;
+  std::vector<TemptationRule> rules_;
+  std::vector<char> is_tag_;  // by token id
+  std::map<int, std::string> tag_names_;
+  int eos_ = Tokenizer::kEos;
+};
+
+struct Temptation;  // decode/temptation.hpp
+
+// The temptation rules that fire for one position: a rule watches the summed
+// raw probability of its tags where they are banned (or the total over all
+// banned tags) and fires when that value is strictly above its threshold.
+struct FiredRules {
+  std::vector<std::string> flags;  // labels of fired "flag" rules
+  std::vector<std::string> stops;  // labels of fired "stop" rules
+};
+FiredRules check_temptation_rules(const Policy& policy, const Temptation& temptation);
+
+}  // namespace prealign

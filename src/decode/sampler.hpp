@@ -1,0 +1,85 @@
+// Sampling as a chain of small stages over a candidate array (after llama.cpp's
+// sampler chain). The policy is one stateful stage; temperature, top-k, top-p
+// are others; the last stage picks the token. Temptation is measured by the
+// generator from the raw logits before the first stage runs.
+#pragma once
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "core/rng.hpp"
+#include "decode/policy.hpp"
+
+namespace prealign {
+
+struct Candidate {
+  int32_t id;
+  float logit;
+  float p;  // filled by stages that normalize (softmax), else 0
+};
+
+struct Candidates {
+  std::vector<Candidate> items;  // starts as the full vocabulary in id order
+  bool id_order = true;          // items[i].id == i (until a stage reorders or truncates)
+  bool sorted = false;           // all items sorted by logit, descending
+  int selected = -1;             // index into items, set by the final stage
+  // NaN logits become -inf here so that sorting stays well defined.
+  void reset(const float* logits, int vocab_size);
+  // Fills p from the logits in the current order (no sort). Error when every
+  // candidate has logit -inf (everything banned).
+  void softmax();
+  // Puts the k largest candidates first, sorted (ties: lower id first); partial
+  // sort, so O(V log k). Clears id_order.
+  void sort_top(size_t k);
+  void truncate(size_t n);  // keep the first n
+  std::vector<float> scratch;  // softmax workspace (contiguous, so the exponentials vectorize)
+};
+
+class SamplerStage {
+ public:
+  virtual ~SamplerStage() = default;
+  virtual const char* name() const = 0;
+  virtual void apply(Candidates& c, Rng& rng) = 0;
+  virtual void accept(int /*token*/) {}  // the token actually chosen (or forced)
+  virtual void reset() {}
+};
+
+// Bans (logit = -inf) every tag the policy forbids in the current state, adds
+// the policy's biases, and follows the chosen tokens through the state machine.
+class PolicyStage : public SamplerStage {
+ public:
+  explicit PolicyStage(const Policy& policy);
+  const char* name() const override { return "policy"; }
+  void apply(Candidates& c, Rng& rng) override;
+  void accept(int token) override;
+  void reset() override { state_ = policy_.initial_state(); }
+  int state() const { return state_; }
+  void set_state(int s) { state_ = s; }
+
+ private:
+  const Policy& policy_;
+  int state_;
+};
+
+std::unique_ptr<SamplerStage> make_temperature(float temperature);
+std::unique_ptr<SamplerStage> make_top_k(int k);
+std::unique_ptr<SamplerStage> make_top_p(float p);
+std::unique_ptr<SamplerStage> make_greedy();       // final: highest logit
+std::unique_ptr<SamplerStage> make_distribution();  // final: sample from softmax
+
+class SamplerChain {
+ public:
+  void add(std::unique_ptr<SamplerStage> stage) { stages_.push_back(std::move(stage)); }
+  // Runs every stage over the logits and returns the chosen token; `chosen_p`
+  // receives its probability under the final distribution.
+  int sample(const float* logits, int vocab_size, Rng& rng, float* chosen_p = nullptr);
+  void accept(int token);
+  void reset();
+
+ private:
+  std::vector<std::unique_ptr<SamplerStage>> stages_;
+  Candidates cand_;
+};
+
+}  // namespace prealign
