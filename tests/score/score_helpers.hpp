@@ -1,0 +1,56 @@
+// Helpers shared by the scorer, pipeline and labeling tests.
+#pragma once
+#include <cstdio>
+#include <fstream>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "score/scorer.hpp"
+
+namespace prealign::testing {
+
+inline void write_text(const std::string& path, const std::string& text) {
+  std::ofstream f(path, std::ios::binary);
+  f << text;
+}
+
+inline std::string read_text(const std::string& path) {
+  std::ifstream f(path, std::ios::binary);
+  std::stringstream ss;
+  ss << f.rdbuf();
+  return ss.str();
+}
+
+// Runs a shell command and returns its stdout.
+inline std::string run_capture(const std::string& command, int* status = nullptr) {
+  std::string out;
+  FILE* p = ::popen(command.c_str(), "r");
+  if (!p) return out;
+  char buf[4096];
+  size_t n;
+  while ((n = std::fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, n);
+  int st = ::pclose(p);
+  if (status) *status = st;
+  return out;
+}
+
+inline std::vector<Span> line_spans(const std::string& text) {
+  std::vector<Span> out;
+  uint64_t b = 0;
+  for (uint64_t i = 0; i < text.size(); ++i)
+    if (text[i] == '\n') {
+      out.push_back({b, i + 1});
+      b = i + 1;
+    }
+  if (b < text.size()) out.push_back({b, text.size()});
+  return out;
+}
+
+inline size_t code_points(const std::string& s) {
+  size_t n = 0;
+  for (unsigned char c : s) n += (c & 0xC0) != 0x80;
+  return n;
+}
+
+}  // namespace prealign::testing

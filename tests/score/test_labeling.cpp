@@ -1,0 +1,105 @@
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <random>
+
+#include "core/error.hpp"
+#include "score/labeling.hpp"
+
+using namespace prealign;
+
+static LabelingConfig one_rule(const std::string& threshold, double drop = 0) {
+  LabelingConfig c;
+  LabelRule r;
+  r.category = "pep8";
+  r.threshold = ThresholdSpec::parse(threshold, "test");
+  c.rules.push_back(r);
+  c.drop_fraction = drop;
+  return c;
+}
+
+TEST(Threshold, ParsesAbsoluteAndPercentile) {
+  EXPECT_FALSE(ThresholdSpec::parse("0.002", "t").percentile);
+  EXPECT_DOUBLE_EQ(ThresholdSpec::parse("0.002", "t").value, 0.002);
+  EXPECT_TRUE(ThresholdSpec::parse("p95", "t").percentile);
+  EXPECT_DOUBLE_EQ(ThresholdSpec::parse("95%", "t").value, 95);
+  EXPECT_THROW(ThresholdSpec::parse("abc", "t"), Error);
+  EXPECT_THROW(ThresholdSpec::parse("p150", "t"), Error);
+}
+
+TEST(Labeler, AbsoluteThresholdIsStrictlyGreaterIsBad) {
+  Labeler l(one_rule("0"), {"pii", "pep8"}, "t");
+  float good[2] = {5.f, 0.f}, bad[2] = {0.f, 0.01f};
+  EXPECT_FALSE(l.label(good, 1).bad);  // the other category does not matter
+  EXPECT_EQ(l.label(good, 1).tags, std::vector<std::string>{"<|good|>"});
+  EXPECT_TRUE(l.label(bad, 1).bad);
+  EXPECT_EQ(l.label(bad, 1).tags, std::vector<std::string>{"<|bad|>"});
+  EXPECT_FLOAT_EQ(l.label(bad, 1).score, 0.01f);
+}
+
+TEST(Labeler, UnknownCategoryIsAnError) {
+  EXPECT_THROW(Labeler(one_rule("0"), {"pii"}, "t"), Error);
+}
+
+TEST(Labeler, PercentileMatchesSortedReference) {
+  std::mt19937 rng(3);
+  std::exponential_distribution<float> dist(10.f);
+  std::vector<float> scores(10001);
+  for (auto& s : scores) s = dist(rng);
+  Labeler l(one_rule("p90"), {"pep8"}, "t");
+  ASSERT_TRUE(l.needs_fit());
+  l.fit([&](const std::function<void(const float*)>& visit) {
+    for (const float& s : scores) visit(&s);
+  });
+  std::vector<float> sorted = scores;
+  std::sort(sorted.begin(), sorted.end());
+  EXPECT_FLOAT_EQ(static_cast<float>(l.threshold(0)), sorted[9000]);  // exact index: 0.9 * 10000
+  size_t bad = 0;
+  for (size_t i = 0; i < scores.size(); ++i) bad += l.label(&scores[i], i).bad;
+  EXPECT_EQ(bad, 1000u);
+}
+
+TEST(Labeler, UnfittedPercentileRefusesToLabel) {
+  Labeler l(one_rule("p50"), {"pep8"}, "t");
+  float s = 0;
+  EXPECT_THROW(l.label(&s, 0), Error);
+}
+
+TEST(Labeler, DropFractionIsSeededAndClose) {
+  Labeler l(one_rule("0", 0.1), {"pep8"}, "t");
+  float s = 0;
+  int dropped = 0;
+  const int n = 100000;
+  for (int i = 0; i < n; ++i) {
+    auto lab = l.label(&s, static_cast<uint64_t>(i));
+    dropped += lab.dropped;
+    if (lab.dropped) {
+      EXPECT_TRUE(lab.tags.empty());
+    }
+    EXPECT_EQ(lab.dropped, l.label(&s, static_cast<uint64_t>(i)).dropped);  // pure function of the key
+  }
+  EXPECT_NEAR(dropped / double(n), 0.1, 0.005);
+}
+
+TEST(Labeler, SeveralCategoriesTagEachBadOne) {
+  LabelingConfig c;
+  for (std::string cat : {"pii", "pep8"}) {
+    LabelRule r;
+    r.category = cat;
+    r.threshold = ThresholdSpec::parse("0", "t");
+    r.bad_tag = "<|" + cat + "|>";
+    c.rules.push_back(r);
+  }
+  Labeler l(c, {"pep8", "pii"}, "t");
+  float both[2] = {1, 1}, pep8_only[2] = {1, 0}, none[2] = {0, 0};
+  EXPECT_EQ(l.label(both, 0).tags, (std::vector<std::string>{"<|pii|>", "<|pep8|>"}));
+  EXPECT_EQ(l.label(pep8_only, 0).tags, (std::vector<std::string>{"<|pep8|>"}));
+  EXPECT_EQ(l.label(none, 0).tags, (std::vector<std::string>{"<|good|>"}));
+}
+
+TEST(Labeler, ConfigFromJsonRejectsUnknownKeys) {
+  json good = {{"rules", {{{"category", "pep8"}, {"threshold", "p95"}}}}, {"drop_fraction", 0.01}};
+  LabelingConfig c = LabelingConfig::from_json(good, "label.json");
+  EXPECT_TRUE(c.rules[0].threshold.percentile);
+  EXPECT_THROW(LabelingConfig::from_json(json{{"rulez", json::array()}}, "label.json"), Error);
+}
