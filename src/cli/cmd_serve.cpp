@@ -1,0 +1,40 @@
+// prealign serve: a checkpoint behind an OpenAI-compatible HTTP API, decoding
+// under its policy with per-token temptation (src/serve/server.hpp).
+#include <csignal>
+
+#include "cli/commands.hpp"
+#include "cli/options.hpp"
+#include "core/config.hpp"
+#include "core/progress.hpp"
+#include "serve/server.hpp"
+
+namespace prealign {
+
+namespace {
+Server* g_server = nullptr;
+void on_signal(int) {
+  if (g_server) g_server->stop();
+}
+}  // namespace
+
+void register_serve_command(CLI::App& app) {
+  auto* cmd = app.add_subcommand("serve",
+                                 "serve a checkpoint over an OpenAI-compatible HTTP API (/v1/completions, "
+                                 "/v1/chat/completions, /v1/models, /health, /metrics) with temptation per token");
+  auto options = std::make_shared<ServeOptions>();
+  add_options(*cmd, *options);
+  cmd->callback([options] {
+    note("serve: options " + config_to_json(*options).dump());
+    Server server(*options);
+    const int port = server.bind();
+    g_server = &server;
+    std::signal(SIGINT, on_signal);
+    std::signal(SIGTERM, on_signal);
+    std::printf("prealign serve: listening on http://%s:%d/ (Ctrl-C to stop)\n", options->host.c_str(), port);
+    std::fflush(stdout);
+    server.run();
+    g_server = nullptr;
+  });
+}
+
+}  // namespace prealign

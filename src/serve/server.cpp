@@ -1,0 +1,301 @@
+#include "serve/server.hpp"
+
+#include <httplib.h>
+
+#include <atomic>
+#include <chrono>
+#include <filesystem>
+#include <map>
+#include <mutex>
+
+#include "core/error.hpp"
+#include "core/paths.hpp"
+#include "core/progress.hpp"
+#include "model/checkpoint.hpp"
+#include "model/runtime.hpp"
+#include "serve/openai.hpp"
+#include "serve/web_page.hpp"
+
+namespace prealign {
+
+namespace {
+
+Policy load_policy(const ServeOptions& o, const LoadedCheckpoint& ck, const TagVocabulary& vocab) {
+  if (o.policy == "none") return Policy::unrestricted(vocab);
+  if (!o.policy.empty()) return Policy::load(resolve_config(o.policy, "configs/policies"), vocab);
+  if (ck.policy.is_object() && ck.policy.empty()) return Policy::unrestricted(vocab);
+  return Policy::from_json(ck.policy, vocab, o.model + "/policy.json");
+}
+
+std::string default_name(const std::string& dir) {
+  std::filesystem::path p = std::filesystem::path(dir).lexically_normal();
+  if (p.filename().empty()) p = p.parent_path();
+  // runs/x/checkpoint -> "x": the run's name says more than "checkpoint"
+  if (p.filename() == "checkpoint" && p.has_parent_path()) p = p.parent_path();
+  return p.filename().string();
+}
+
+// One streamed choice: text is released as it becomes final (not the start of
+// a stop string, not half a character).
+struct StreamedChoice {
+  std::string text;     // all generated text so far (tags removed)
+  size_t released = 0;  // bytes of `text` already sent
+  Utf8Stream utf8;
+  bool stopped = false;
+};
+
+}  // namespace
+
+struct Server::State {
+  ServeOptions o;
+  ServeLimits limits;
+  LoadedCheckpoint ck;
+  std::unique_ptr<Tokenizer> tokenizer;
+  std::unique_ptr<Policy> policy;
+  std::unique_ptr<Generator> generator;  // builds prompt contexts (and checks policy and tokenizer agree)
+  std::string name;
+  httplib::Server http;
+  std::mutex model_mutex;  // one generation at a time
+  // /metrics
+  std::mutex metrics_mutex;
+  std::map<std::pair<std::string, int>, uint64_t> requests;  // (endpoint, status) -> count
+  std::atomic<uint64_t> tokens{0}, flags{0}, stops{0}, choices{0};
+  std::atomic<double> generation_seconds{0};
+
+  void count(const std::string& endpoint, int status) {
+    std::lock_guard<std::mutex> lock(metrics_mutex);
+    ++requests[{endpoint, status}];
+  }
+
+  ResponseMeta meta(const char* prefix) {
+    static std::atomic<uint64_t> counter{0};
+    const auto now = std::chrono::system_clock::now().time_since_epoch();
+    return {std::string(prefix) + std::to_string(std::chrono::duration_cast<std::chrono::microseconds>(now).count()) +
+                "-" + std::to_string(counter++),
+            name, std::chrono::duration_cast<std::chrono::seconds>(now).count()};
+  }
+
+  // Decodes every (context, seed) under the policy; `on_token` as decode_batch's.
+  std::vector<Generation> decode(const std::vector<std::vector<int>>& contexts, const SamplingRequest& r,
+                                 const TokenCallback& on_token) {
+    std::lock_guard<std::mutex> lock(model_mutex);
+    const auto t0 = std::chrono::steady_clock::now();
+    std::vector<Generation> out;
+    const size_t batch = static_cast<size_t>(std::max(1, o.batch_size));
+    for (size_t first = 0; first < contexts.size(); first += batch) {
+      const size_t end = std::min(contexts.size(), first + batch);
+      std::vector<std::vector<int>> part(contexts.begin() + first, contexts.begin() + end);
+      std::vector<int> states(part.size(), policy->state_after_start());
+      std::vector<uint64_t> seeds;
+      for (size_t i = first; i < end; ++i) seeds.push_back(r.options.seed + i);
+      auto shifted = [&](size_t seq, const TokenRecord& t) { return !on_token || on_token(first + seq, t); };
+      for (auto& g : decode_batch(ck.model, *policy, part, states, r.options, seeds,
+                                  [this](int id) { return tokenizer->token_bytes(id); }, shifted))
+        out.push_back(std::move(g));
+    }
+    for (auto& g : out) {
+      apply_stop(g, r.stop);
+      tokens += g.tokens.size();
+      flags += static_cast<uint64_t>(g.flags);
+      stops += g.finish_reason == "temptation";
+      ++choices;
+    }
+    const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    generation_seconds = generation_seconds + secs;
+    return out;
+  }
+
+  // A token callback that cancels a sequence once its text holds a stop string
+  // (the text is cut there afterwards, by apply_stop).
+  TokenCallback stop_watcher(const SamplingRequest& r, size_t n_choices) {
+    if (r.stop.empty()) return nullptr;
+    auto texts = std::make_shared<std::vector<std::string>>(n_choices);
+    return [texts, stops = r.stop](size_t seq, const TokenRecord& t) {
+      if (!t.is_tag) (*texts)[seq] += t.text;
+      return find_stop((*texts)[seq], stops) == std::string::npos;
+    };
+  }
+
+  void reply_error(httplib::Response& res, const std::string& endpoint, int status, const std::string& message,
+                   const std::string& param = "") {
+    const char* type = status == 413 ? "request_too_large" : status >= 500 ? "server_error" : "invalid_request_error";
+    res.status = status;
+    res.set_content(error_body(message, type, param).dump(), "application/json");
+    count(endpoint, status);
+  }
+
+  void handle_generation(const httplib::Request& req, httplib::Response& res, bool chat) {
+    const std::string endpoint = chat ? "/v1/chat/completions" : "/v1/completions";
+    json body;
+    try {
+      body = json::parse(req.body);
+    } catch (const json::exception& e) {
+      return reply_error(res, endpoint, 400, std::string("invalid JSON: ") + e.what());
+    }
+    try {
+      std::vector<std::vector<int>> contexts;
+      SamplingRequest sampling;
+      std::vector<std::string> prompts;
+      if (chat) {
+        ChatRequest r = parse_chat_request(body, limits);
+        sampling = r.sampling;
+        const std::vector<int> ctx = chat_context(r.messages, *tokenizer, *policy);
+        for (int k = 0; k < sampling.n; ++k) contexts.push_back(ctx);
+      } else {
+        CompletionRequest r = parse_completion_request(body, limits);
+        sampling = r.sampling;
+        for (const auto& p : r.prompts)
+          for (int k = 0; k < sampling.n; ++k) {
+            contexts.push_back(generator->context_for(p));
+            prompts.push_back(p);
+          }
+      }
+      for (const auto& c : contexts)
+        if (static_cast<int64_t>(c.size()) > ck.config.max_seq_len)
+          throw RequestError(400, "the prompt is " + std::to_string(c.size()) + " tokens, the model's context is " +
+                                      std::to_string(ck.config.max_seq_len), chat ? "messages" : "prompt");
+      if (sampling.stream) return stream(res, endpoint, chat, contexts, sampling);
+      std::vector<Generation> out = decode(contexts, sampling, stop_watcher(sampling, contexts.size()));
+      for (size_t i = 0; i < prompts.size(); ++i) out[i].prompt = prompts[i];
+      const ResponseMeta m = meta(chat ? "chatcmpl-" : "cmpl-");
+      json reply = chat ? chat_response(out, sampling.n, sampling.logprobs, m)
+                        : completion_response(out, sampling.n, sampling.logprobs, m);
+      res.set_content(reply.dump(-1, ' ', false, json::error_handler_t::replace), "application/json");
+      count(endpoint, 200);
+    } catch (const RequestError& e) {
+      reply_error(res, endpoint, e.status, e.what(), e.param);
+    } catch (const Error& e) {
+      reply_error(res, endpoint, 400, e.what());
+    }
+  }
+
+  // Server-sent events: one chunk per token as it is decoded, a final chunk per
+  // choice, then "data: [DONE]". A client that goes away cancels its decoding.
+  void stream(httplib::Response& res, const std::string& endpoint, bool chat,
+              const std::vector<std::vector<int>>& contexts, const SamplingRequest& sampling) {
+    count(endpoint, 200);
+    res.set_chunked_content_provider(
+        "text/event-stream", [this, chat, contexts, sampling](size_t, httplib::DataSink& sink) {
+          const ResponseMeta m = meta(chat ? "chatcmpl-" : "cmpl-");
+          auto send = [&](const json& j) {
+            const std::string line = "data: " + j.dump(-1, ' ', false, json::error_handler_t::replace) + "\n\n";
+            return sink.is_writable() && sink.write(line.data(), line.size());
+          };
+          std::vector<StreamedChoice> choices(contexts.size());
+          size_t longest_stop = 0;
+          for (const auto& s : sampling.stop) longest_stop = std::max(longest_stop, s.size());
+          auto on_token = [&](size_t seq, const TokenRecord& t) {
+            StreamedChoice& c = choices[seq];
+            if (!t.is_tag) c.text += t.text;
+            size_t until = c.text.size() - std::min(c.text.size(), longest_stop ? longest_stop - 1 : 0);
+            const size_t cut = find_stop(c.text, sampling.stop);
+            if (cut != std::string::npos) {
+              until = cut;
+              c.stopped = true;
+            }
+            std::string piece;
+            if (until > c.released) piece = c.utf8.push(c.text.substr(c.released, until - c.released));
+            c.released = std::max(c.released, until);
+            const bool ok = send(chat ? chat_chunk(seq, piece, t, sampling.logprobs, m)
+                                      : completion_chunk(seq, piece, t, sampling.logprobs, m));
+            return ok && !c.stopped;
+          };
+          std::vector<Generation> out = decode(contexts, sampling, on_token);
+          for (size_t i = 0; i < out.size(); ++i) {
+            StreamedChoice& c = choices[i];
+            if (!c.stopped && c.released < c.text.size()) {  // the held-back tail, now final
+              std::string rest = c.utf8.push(c.text.substr(c.released)) + c.utf8.flush();
+              json j = chat ? chat_chunk(i, rest, TokenRecord{}, false, m) : completion_chunk(i, rest, TokenRecord{}, false, m);
+              j["choices"][0].erase("prealign");
+              send(j);
+            }
+            send(final_chunk(chat, i, out[i], m));
+          }
+          const std::string done = "data: [DONE]\n\n";
+          if (sink.is_writable()) sink.write(done.data(), done.size());
+          sink.done();
+          return true;
+        });
+  }
+
+  std::string metrics_text() {
+    std::string out = "# TYPE prealign_requests_total counter\n";
+    {
+      std::lock_guard<std::mutex> lock(metrics_mutex);
+      for (const auto& [key, n] : requests)
+        out += "prealign_requests_total{endpoint=\"" + key.first + "\",status=\"" + std::to_string(key.second) +
+               "\"} " + std::to_string(n) + "\n";
+    }
+    auto counter = [&](const char* name, const std::string& value) {
+      out += std::string("# TYPE ") + name + " counter\n" + name + " " + value + "\n";
+    };
+    counter("prealign_choices_total", std::to_string(choices.load()));
+    counter("prealign_generated_tokens_total", std::to_string(tokens.load()));
+    counter("prealign_temptation_flags_total", std::to_string(flags.load()));
+    counter("prealign_temptation_stops_total", std::to_string(stops.load()));
+    counter("prealign_generation_seconds_total", std::to_string(generation_seconds.load()));
+    return out;
+  }
+
+  void routes() {
+    http.Get("/health", [this](const httplib::Request&, httplib::Response& res) {
+      res.set_content(json{{"status", "ok"}, {"model", name}}.dump(), "application/json");
+      count("/health", 200);
+    });
+    http.Get("/v1/models", [this](const httplib::Request&, httplib::Response& res) {
+      json tags = json::array();
+      for (int id : tokenizer->tag_ids()) tags.push_back(tokenizer->tag_name(id));
+      json model = {{"id", name}, {"object", "model"}, {"created", meta("").created}, {"owned_by", "prealign"},
+                    {"prealign", {{"policy", policy->name()}, {"tags", tags}, {"vocab_size", tokenizer->vocab_size()},
+                                  {"context_length", ck.config.max_seq_len}}}};
+      res.set_content(json{{"object", "list"}, {"data", {model}}}.dump(), "application/json");
+      count("/v1/models", 200);
+    });
+    http.Get("/metrics", [this](const httplib::Request&, httplib::Response& res) {
+      res.set_content(metrics_text(), "text/plain; version=0.0.4");
+    });
+    http.Get("/", [this](const httplib::Request&, httplib::Response& res) {
+      res.set_content(web_page(name, policy->name()), "text/html; charset=utf-8");
+    });
+    http.Post("/v1/completions",
+              [this](const httplib::Request& q, httplib::Response& r) { handle_generation(q, r, false); });
+    http.Post("/v1/chat/completions",
+              [this](const httplib::Request& q, httplib::Response& r) { handle_generation(q, r, true); });
+    http.set_payload_max_length(o.max_body_bytes);  // larger bodies get 413 before any handler runs
+    http.set_exception_handler([this](const httplib::Request& req, httplib::Response& res, std::exception_ptr) {
+      reply_error(res, req.path, 500, "internal error");
+    });
+  }
+};
+
+Server::Server(const ServeOptions& options) : s_(std::make_unique<State>()) {
+  State& s = *s_;
+  s.o = options;
+  if (s.o.model.empty()) fail("--model", "no checkpoint directory given", "pass --model DIR");
+  s.limits.max_tokens = s.o.max_tokens;
+  s.limits.max_choices = s.o.max_choices;
+  s.limits.max_prompt_bytes = s.o.max_body_bytes;
+  s.limits.default_max_tokens = std::min(s.o.default_max_tokens, s.o.max_tokens);
+  s.ck = load_checkpoint(s.o.model, parse_device(s.o.device));
+  s.tokenizer = std::make_unique<Tokenizer>(Tokenizer::load_dir(s.o.model));
+  s.policy = std::make_unique<Policy>(load_policy(s.o, s.ck, TagVocabulary::of(*s.tokenizer)));
+  s.generator = std::make_unique<Generator>(s.ck.model, *s.tokenizer, *s.policy);
+  s.name = s.o.model_name.empty() ? default_name(s.o.model) : s.o.model_name;
+  s.routes();
+}
+
+Server::~Server() = default;
+
+int Server::bind() {
+  State& s = *s_;
+  const int port = s.o.port == 0 ? s.http.bind_to_any_port(s.o.host) : (s.http.bind_to_port(s.o.host, s.o.port) ? s.o.port : -1);
+  if (port < 0)
+    fail("serve " + s.o.host + ":" + std::to_string(s.o.port), "cannot listen there", "is the port taken? try --port 0");
+  return port;
+}
+
+void Server::run() { s_->http.listen_after_bind(); }
+
+void Server::stop() { s_->http.stop(); }
+
+}  // namespace prealign

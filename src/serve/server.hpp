@@ -1,0 +1,56 @@
+// `prealign serve`: one checkpoint behind an OpenAI-compatible HTTP API
+// (/v1/completions, /v1/chat/completions, /v1/models, /health, /metrics, SSE
+// streaming ending in "data: [DONE]"), every request decoded under the policy
+// with per-token temptation in a "prealign" field, and a small web page at /.
+// Prompts are plain text: unlike llama.cpp's server, tags are never parsed out
+// of them. Requests share the model one at a time (the CPU has no room for two).
+#pragma once
+#include <memory>
+#include <string>
+
+namespace prealign {
+
+struct ServeOptions {
+  std::string model;             // checkpoint directory
+  std::string policy;            // file or shipped name; "" = the checkpoint's; "none" = no restrictions
+  std::string host = "127.0.0.1";
+  int port = 8080;               // 0 = any free port (printed at start)
+  std::string device = "cpu";
+  std::string model_name;        // id in /v1/models and responses (default: the directory's name)
+  uint64_t max_body_bytes = uint64_t(4) << 20;
+  int max_tokens = 1024;         // per choice
+  int max_choices = 64;          // prompts x n per request
+  int default_max_tokens = 128;
+  int batch_size = 16;           // choices decoded together
+
+  template <class V>
+  void visit(V& v) {
+    v("model", model, "checkpoint directory");
+    v("policy", policy, "policy file or shipped name (default: the checkpoint's policy.json; none = unrestricted)");
+    v("host", host, "address to listen on");
+    v("port", port, "port to listen on (0 = any free port)");
+    v("device", device, "cpu, cuda, cuda:N");
+    v("model_name", model_name, "model id in responses (default: the checkpoint directory's name)");
+    v("max_body_bytes", max_body_bytes, "larger request bodies are refused with 413");
+    v("max_tokens", max_tokens, "largest max_tokens a request may ask for");
+    v("max_choices", max_choices, "largest number of prompts x n in one request");
+    v("default_max_tokens", default_max_tokens, "max_tokens when a request gives none");
+    v("batch_size", batch_size, "choices decoded together");
+  }
+};
+
+class Server {
+ public:
+  explicit Server(const ServeOptions& options);  // loads the checkpoint; Error if it cannot
+  ~Server();
+  // Binds the socket and returns the port (useful with port 0); Error if it cannot.
+  int bind();
+  void run();   // serves until stop()
+  void stop();  // from any thread
+
+ private:
+  struct State;
+  std::unique_ptr<State> s_;
+};
+
+}  // namespace prealign
