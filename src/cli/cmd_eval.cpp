@@ -1,0 +1,11 @@
+// prealign eval: the group of evaluations. Each one lives in its own
+// cmd_eval_<name>.cpp and is listed here.
+#include "cli/commands.hpp"
+
+namespace prealign {
+
+void register_eval_commands(CLI::App& eval) {
+  (void)eval;  // evaluations add a register_eval_<name>_command(eval) call here
+}
+
+}  // namespace prealign
