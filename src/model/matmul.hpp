@@ -1,9 +1,11 @@
 // Float32 matrix products for the model, on the CPU through oneDNN's matmul
-// primitive. Why: libtorch reaches BLAS through OpenBLAS, which on CPUs it does
-// not recognise falls back to its generic SSE3 (Prescott) kernels; oneDNN is
-// already a libtorch dependency, detects AVX2/AVX-512 itself and runs the same
-// products 3-5x faster here (docs/performance.md). On other devices or dtypes,
-// or in builds without oneDNN, these are torch's own ops. Both are differentiable.
+// primitive. Why: libtorch reaches BLAS through OpenBLAS, whose kernels are
+// picked by CPU model (or OPENBLAS_CORETYPE) and top out at AVX2; on CPUs it does
+// not recognise it falls back to generic SSE3 (Prescott) kernels. oneDNN is
+// already a libtorch dependency and detects AVX2/AVX-512 itself: 1.4-2x faster
+// than OpenBLAS's Haswell kernels here, 3-5x faster than the Prescott ones
+// (bench/matmul_bench, docs/performance.md). On other devices or dtypes, or in
+// builds without oneDNN, these are torch's own ops. Both are differentiable.
 #pragma once
 #include <torch/torch.h>
 

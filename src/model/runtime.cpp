@@ -78,10 +78,14 @@ void configure_threads(int threads) {
 
 void reexec_with_thread_policy_if_needed(int argc, char** argv) {
   (void)argc;
-  // The pthread OpenBLAS and libgomp's spinning workers fight over the cores
-  // (3x slower on 2 cores); PASSIVE makes the OpenMP workers sleep. libgomp reads
-  // the variable when it loads, so setting it now needs a fresh process image.
-  if (openblas_parallel_mode() != 1 || std::getenv("OMP_WAIT_POLICY") != nullptr) return;
+  // libgomp's workers spin at every barrier by default. When anything else wants
+  // the cores (a second job, a compiler, the pthread OpenBLAS's own pool), a
+  // spinning worker holds a core the thread it waits for needs: measured here,
+  // two threads ran a training step 2x slower than one under load, and with
+  // PASSIVE as fast as one (docs/performance.md). libgomp reads the variable
+  // when it loads, so setting it needs a fresh process image. A user's own
+  // OMP_WAIT_POLICY is respected.
+  if (std::getenv("OMP_WAIT_POLICY") != nullptr || usable_cores() < 2) return;
   ::setenv("OMP_WAIT_POLICY", "PASSIVE", 1);
   ::execv("/proc/self/exe", argv);
   // execv only returns on failure: run on, slower but correct.

@@ -7,6 +7,7 @@
 #include <cstdlib>
 #include <fstream>
 #include <sstream>
+#include <thread>
 
 #include "core/error.hpp"
 #include "model/runtime.hpp"
@@ -51,13 +52,15 @@ TEST(Runtime, DescribeComputeNamesTheBlas) {
   EXPECT_NE(d.find(modes[parallel()]), std::string::npos) << d;
 }
 
-TEST(Runtime, ReexecReturnsWhenNothingToDo) {
-  // This test binary loads the OpenMP OpenBLAS (RPATH), or OMP_WAIT_POLICY is
-  // already set: either way the call must simply return.
+TEST(Runtime, ReexecRespectsTheUsersWaitPolicy) {
+  // A wait policy the user set is kept: the call must return, not re-execute.
+  const char* before = std::getenv("OMP_WAIT_POLICY");
+  if (!before) ::setenv("OMP_WAIT_POLICY", "ACTIVE", 1);
   char arg0[] = "test_model";
   char* argv[] = {arg0, nullptr};
   reexec_with_thread_policy_if_needed(1, argv);
-  SUCCEED();
+  EXPECT_STREQ(std::getenv("OMP_WAIT_POLICY"), before ? before : "ACTIVE");
+  if (!before) ::unsetenv("OMP_WAIT_POLICY");
 }
 
 // Run in a child process with the pthread OpenBLAS preloaded (see below).
@@ -90,4 +93,17 @@ TEST(Runtime, ReexecUnderPthreadBlas) {
   EXPECT_EQ(status, 0) << out.str();
   EXPECT_NE(out.str().find("CHILD OMP_WAIT_POLICY=PASSIVE BLAS=OpenBLAS"), std::string::npos) << out.str();
   EXPECT_NE(out.str().find("(pthread"), std::string::npos) << out.str();
+}
+
+TEST(Runtime, ReexecSetsPassiveUnderTheOpenMpBlasToo) {
+  if (std::thread::hardware_concurrency() < 2) GTEST_SKIP() << "one core: nothing to wait for";
+  std::string cmd = "env -u OMP_WAIT_POLICY PREALIGN_TEST_REEXEC_CHILD=1 /proc/" + std::to_string(getpid()) +
+                    "/exe --gtest_filter=Runtime.ReexecChild 2>&1";
+  FILE* p = popen(cmd.c_str(), "r");
+  ASSERT_NE(p, nullptr);
+  std::ostringstream out;
+  char buf[4096];
+  while (size_t n = fread(buf, 1, sizeof buf, p)) out.write(buf, std::streamsize(n));
+  EXPECT_EQ(pclose(p), 0) << out.str();
+  EXPECT_NE(out.str().find("CHILD OMP_WAIT_POLICY=PASSIVE"), std::string::npos) << out.str();
 }
