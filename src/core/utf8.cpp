@@ -89,4 +89,16 @@ std::string replace_invalid_utf8(std::string_view s) {
   return out;
 }
 
+std::string mask_invalid_utf8(std::string_view s, char replacement) {
+  std::string out(s);
+  size_t pos = 0;
+  while (pos < out.size()) {
+    size_t bad = 0;
+    if (is_valid_utf8(std::string_view(out).substr(pos), &bad)) break;
+    out[pos + bad] = replacement;
+    pos += bad + 1;
+  }
+  return out;
+}
+
 }  // namespace prealign

@@ -26,4 +26,9 @@ size_t utf8_safe_prefix(std::string_view s, size_t n);
 // U+FFFD (JSON strings must be UTF-8; a byte-fallback token may hold part of a character).
 std::string replace_invalid_utf8(std::string_view s);
 
+// `s` with every such byte replaced by one ASCII `replacement` byte: valid UTF-8 of
+// exactly the same length, so byte offsets into `s` still hold (for scorers that
+// read segment offsets, e.g. of a generated sample cut mid-character).
+std::string mask_invalid_utf8(std::string_view s, char replacement = '?');
+
 }  // namespace prealign

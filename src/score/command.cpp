@@ -93,7 +93,9 @@ std::string CommandScorer::build_request(uint64_t id, const std::vector<size_t>&
   for (size_t d : docs) {
     json spans = json::array();
     for (const Span& s : segments[d]) spans.push_back({s.begin, s.end});
-    items.push_back({{"text", std::string(texts[d])}, {"segments", std::move(spans)}});
+    // JSON strings are UTF-8; a model's sample may end mid-character. Masking
+    // bad bytes one for one keeps the segment offsets the worker checks.
+    items.push_back({{"text", mask_invalid_utf8(texts[d])}, {"segments", std::move(spans)}});
   }
   json req = {{"id", id}, {"items", std::move(items)}};
   return req.dump(-1, ' ', false, json::error_handler_t::replace);

@@ -113,3 +113,12 @@ TEST(Config, RoundTripsAndRejectsUnknownKeys) {
   EXPECT_THROW(config_from_json(p, json{{"stepz", 3}}, "cfg"), Error);
   EXPECT_THROW(config_from_json(p, json{{"steps", "three"}}, "cfg"), Error);
 }
+
+TEST(Utf8, MaskInvalidKeepsEveryByteOffset) {
+  const std::string s = "ok \xC3 caf\xC3\xA9 \xFF\xFE end\xE4\xB8";
+  const std::string m = mask_invalid_utf8(s);
+  ASSERT_EQ(m.size(), s.size());
+  EXPECT_TRUE(is_valid_utf8(m));
+  EXPECT_EQ(m, "ok ? caf\xC3\xA9 ?? end??");
+  EXPECT_EQ(mask_invalid_utf8("caf\xC3\xA9"), "caf\xC3\xA9");
+}

@@ -259,3 +259,14 @@ TEST(Pep8Scorer, SegmentsThatAreNotLinesAreAConfigurationError) {
   EXPECT_THROW(scorer->score(text, {{0, text.size()}}), Error);
   EXPECT_EQ(scorer->score(text, {{6, 12}}).scores.size(), 1u);  // a subset of whole lines is fine
 }
+
+// A model's sample can end mid-character (byte-fallback tokens). The worker
+// still scores it, line by line at the same offsets, instead of failing.
+TEST(Pep8Scorer, TextCutMidCharacterIsScoredLineByLine) {
+  Pep8Scorer p;
+  std::string text = "x=1\ny = \"caf\xC3\n";  // an invalid byte in line 2; E225 on line 1
+  auto lines = p.score_lines(text);
+  ASSERT_EQ(lines.size(), 2u);
+  EXPECT_FLOAT_EQ(lines[0], 1.f / 4.f);
+  EXPECT_GE(lines[1], 0.f);
+}
