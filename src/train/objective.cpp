@@ -2,6 +2,7 @@
 
 #include "core/config.hpp"
 #include "core/error.hpp"
+#include "core/json_io.hpp"
 #include "train/objectives.hpp"
 
 namespace prealign {
@@ -37,8 +38,16 @@ torch::Tensor masked_cross_entropy(const torch::Tensor& logits, const torch::Ten
   return (ce * m).sum() / m.sum().clamp_min(1.0);
 }
 
-Objective::Objective(const ObjectiveOptions& o, const Dataset& data) : options_(o) {
-  if (data.categories.empty()) return;
+// The labeling an objective applies at batch time: from a `prealign label`
+// config file when given (the same rules, context tags and drop decisions the
+// label report shows), else one rule built from the objective's flags.
+LabelingConfig labeling_for(const ObjectiveOptions& o, const Dataset& data) {
+  if (!o.labeling.empty()) {
+    LabelingConfig cfg = LabelingConfig::from_json(read_json_file(o.labeling), o.labeling);
+    if (cfg.rules.empty()) fail(o.labeling, "no labeling rules", "add {\"rules\": [{\"category\": ..., \"threshold\": ...}]}");
+    if (o.name != "conditional") cfg.drop_fraction = 0.0;  // only conditional leaves segments untagged
+    return cfg;
+  }
   LabelingConfig cfg;
   LabelRule rule;
   rule.category = o.category.empty() ? data.categories.front() : o.category;
@@ -48,12 +57,36 @@ Objective::Objective(const ObjectiveOptions& o, const Dataset& data) : options_(
   cfg.rules.push_back(rule);
   cfg.drop_fraction = o.name == "conditional" ? o.drop_fraction : 0.0;
   cfg.seed = 0x7a6d;
-  labeler_ = std::make_unique<Labeler>(cfg, data.categories, data.dir + "/dataset.json");
+  return cfg;
+}
+
+Objective::Objective(const ObjectiveOptions& o, const Dataset& data) : options_(o) {
+  if (data.categories.empty()) {
+    if (!o.labeling.empty()) fail(o.labeling, "the dataset has no segment scores to label");
+    return;
+  }
+  labeler_ = std::make_unique<Labeler>(labeling_for(o, data), data.categories, data.dir + "/dataset.json");
   if (labeler_->needs_fit()) {
     labeler_->fit([&](const std::function<void(const float*)>& visit) {
       for (const auto& shard : data.train)
         for (uint64_t s = 0; s < shard->n_segments(); ++s) visit(shard->segment_scores(s));
     });
+  }
+}
+
+void Objective::resolve_tags(const Tokenizer& tokenizer) {
+  std::vector<std::string> names;
+  if (labeler_) {
+    for (const LabelRule& r : labeler_->config().rules) names.insert(names.end(), {r.good_tag, r.bad_tag});
+    for (const ContextRule& c : labeler_->config().context) names.push_back(c.tag);
+  } else {
+    names = {options_.good_tag, options_.bad_tag};
+  }
+  for (const std::string& tag : names) {
+    if (tag.empty() || tag_id_of_.count(tag)) continue;
+    const int id = tokenizer.tag_id(tag);  // an Error listing the tagset's tags when unknown
+    tag_id_of_[tag] = id;
+    tag_ids_.push_back(id);
   }
 }
 
@@ -64,6 +97,11 @@ void Objective::plan_scores(const DocumentView& doc, DocumentPlan& plan, bool wi
   const uint64_t first = shard.doc_segment_begin(doc.doc), end = shard.doc_segment_end(doc.doc);
   plan.keep = true;
   plan.prefix.clear();
+  if (with_tags && labeler_ && !labeler_->config().context.empty()) {  // document-level tags from metadata
+    const json info = shard.doc_info(doc.doc);
+    for (const std::string& tag : labeler_->context_tags(info.contains("meta") ? info.at("meta") : json::object()))
+      plan.prefix.push_back(tag_id_of_.at(tag));
+  }
   plan.segments.resize(end - first);
   for (uint64_t s = first; s < end; ++s) {
     SegmentPlan& sp = plan.segments[s - first];

@@ -30,6 +30,7 @@ struct ObjectiveOptions {
   double alpha = -1;            // unlikelihood: UL weight (PHF 0.01); awr: CE weight (PHF 0.05); -1 = default
   double beta = -1;             // rwr: temperature (PHF 10); awr: temperature (PHF 1); -1 = default
   double max_weight = 1000;     // awr/rwr: clamp of exp(...) weights
+  std::string labeling;         // a `prealign label --config` file; replaces the five flags above it
 
   template <class V>
   void visit(V& v) {
@@ -42,6 +43,9 @@ struct ObjectiveOptions {
     v("alpha", alpha, "unlikelihood: weight of the unlikelihood term; awr: weight of the LM term (-1: default)");
     v("beta", beta, "rwr/awr: reward temperature (-1: default)");
     v("max_weight", max_weight, "rwr/awr: clamp for token weights");
+    v("labeling", labeling,
+      "a prealign label --config file (rules, context tags from metadata, drop_fraction, seed): "
+      "labels exactly as prealign label does, instead of --category/--threshold/--drop-fraction/--good-tag/--bad-tag");
   }
 };
 
@@ -81,6 +85,9 @@ class Objective {
   std::unique_ptr<Labeler> labeler_;  // null when the dataset has no scores
   std::vector<int> tag_ids_;          // labeler tags -> ids, filled by subclasses that insert tags
   std::map<std::string, int> tag_id_of_;
+  // Fills tag_ids_/tag_id_of_ with every tag the labeler can put in a sequence
+  // (rule tags and context tags): for objectives that insert tags.
+  void resolve_tags(const Tokenizer& tokenizer);
 };
 
 std::unique_ptr<Objective> make_objective(const ObjectiveOptions& options, const Dataset& data,

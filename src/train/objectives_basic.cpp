@@ -22,11 +22,7 @@ class MleObjective : public Objective {
 class ConditionalObjective : public Objective {
  public:
   ConditionalObjective(const ObjectiveOptions& o, const Dataset& d, const Tokenizer& tok) : Objective(o, d) {
-    for (const std::string& tag : {o.good_tag, o.bad_tag}) {
-      int id = tok.tag_id(tag);
-      tag_id_of_[tag] = id;
-      tag_ids_.push_back(id);
-    }
+    resolve_tags(tok);
   }
   std::string name() const override { return "conditional"; }
   void plan(const DocumentView& doc, DocumentPlan& plan) const override { plan_scores(doc, plan, true); }

@@ -132,3 +132,67 @@ TEST_F(TrainerTest, BadOptionsAreErrorsNotCrashes) {
 }
 
 }  // namespace
+
+// Context tags from document metadata: the same labeling config `prealign label`
+// reads puts <fiction> after BOS of every fiction document, and rule tags before
+// every segment, at batch time.
+TEST(TrainerLabeling, LabelConfigContextTagsStartTheirDocuments) {
+  const std::string dir = prealign::testing::temp_dir();
+  std::mt19937 rng(3);
+  std::vector<Document> docs;
+  for (int i = 0; i < 60; ++i) {
+    Document d = prealign::testing::synthetic_document(rng, i);
+    d.meta = {{"genre", i % 3 == 0 ? "fiction" : "manual"}};
+    docs.push_back(d);
+  }
+  JsonlWriter w(dir + "/scored.jsonl");
+  for (const auto& d : docs) w.write(document_to_json(d));
+  w.commit();
+  write_file_atomic(dir + "/tags.json", R"({"name": "ctx", "tags": [
+      {"name": "<|good|>", "category": "alignment", "kind": "marker"},
+      {"name": "<|bad|>", "category": "alignment", "kind": "marker"},
+      {"name": "<fiction>", "category": "context", "kind": "marker"}]})");
+  Tagset tags = Tagset::load(dir + "/tags.json");
+  TokenizerTrainOptions to;
+  to.vocab_size = 300;
+  size_t next = 0;
+  make_directories(dir + "/tok");
+  Tokenizer::train([&](std::string& t) {
+    if (next >= docs.size()) return false;
+    t = docs[next++].text;
+    return true;
+  }, tags, to, dir + "/tok/tokenizer.model");
+  Tokenizer tok = Tokenizer::load(dir + "/tok/tokenizer.model", tags);
+  TokenizeOptions topt;
+  topt.out = dir + "/data";
+  topt.val_fraction = 0.0;
+  tokenize_corpus({dir + "/scored.jsonl"}, tok, topt);
+  write_file_atomic(dir + "/label.json", R"({"rules": [{"category": "pep8", "threshold": "0"}],
+      "context": [{"field": "genre", "value": "fiction", "tag": "<fiction>"}], "drop_fraction": 0})");
+
+  Dataset data = Dataset::open(topt.out);
+  ObjectiveOptions oo;
+  oo.name = "conditional";
+  oo.labeling = dir + "/label.json";
+  auto obj = make_objective(oo, data, tok, torch::kCPU, 32);
+  const int fiction = tok.tag_id("<fiction>"), good = tok.tag_id("<|good|>"), bad = tok.tag_id("<|bad|>");
+  const Shard& shard = *data.train.front();
+  size_t fiction_docs = 0;
+  for (uint64_t d = 0; d < shard.n_docs(); ++d) {
+    DocumentPlan plan;
+    obj->plan(DocumentView{&shard, d, shard.doc_segment_begin(d)}, plan);
+    const bool is_fiction = shard.doc_info(d).at("meta").at("genre") == "fiction";
+    EXPECT_EQ(plan.prefix, is_fiction ? std::vector<int32_t>{fiction} : std::vector<int32_t>{});
+    fiction_docs += is_fiction;
+    for (uint64_t s = shard.doc_segment_begin(d); s < shard.doc_segment_end(d); ++s)
+      EXPECT_EQ(plan.segments[s - shard.doc_segment_begin(d)].prefix,
+                std::vector<int32_t>{shard.segment_scores(s)[0] > 0 ? bad : good});
+  }
+  EXPECT_EQ(fiction_docs, 20u);
+
+  // A context tag the tokenizer does not know is an error, not a silent skip.
+  write_file_atomic(dir + "/label2.json", R"({"rules": [{"category": "pep8", "threshold": "0"}],
+      "context": [{"field": "genre", "value": "fiction", "tag": "<poetry>"}]})");
+  oo.labeling = dir + "/label2.json";
+  EXPECT_THROW(make_objective(oo, data, tok, torch::kCPU, 32), Error);
+}
