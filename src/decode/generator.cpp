@@ -2,6 +2,7 @@
 // position at a time: raw logits -> temptation -> sampler chain -> record.
 #include "decode/generator.hpp"
 
+#include <algorithm>
 #include <cmath>
 
 #include "core/error.hpp"
@@ -207,7 +208,9 @@ std::vector<Generation> decode_batch(LlamaModel& model, const Policy& policy,
   for (size_t i = 0; i < rows.size(); ++i) rows[i] = static_cast<int64_t>(i);
   torch::Tensor logits = prefill(model, contexts, cache, device);  // (B, V)
   while (true) {
-    torch::Tensor cpu = logits.to(torch::kCPU, torch::kFloat).contiguous();
+    torch::Tensor cpu = logits;  // (B, V); on the CPU in float32 already in the usual case
+    if (cpu.device() != torch::kCPU || cpu.scalar_type() != torch::kFloat) cpu = cpu.to(torch::kCPU, torch::kFloat);
+    if (!cpu.is_contiguous()) cpu = cpu.contiguous();
     std::vector<int64_t> next_tokens, still_running;
     for (size_t r = 0; r < rows.size(); ++r) {
       const size_t index = static_cast<size_t>(rows[r]);
@@ -229,7 +232,11 @@ std::vector<Generation> decode_batch(LlamaModel& model, const Policy& policy,
       for (int64_t r : still_running) kept.push_back(rows[static_cast<size_t>(r)]);
       rows = kept;
     }
-    torch::Tensor step = torch::tensor(next_tokens, torch::kLong).view({-1, 1}).to(device);  // (B', 1)
+    // (B', 1) next inputs, written in place: torch::tensor(vector) costs a few
+    // dispatches per token, which shows on the tiny presets.
+    torch::Tensor step = torch::empty({static_cast<int64_t>(next_tokens.size()), 1}, torch::kLong);
+    std::copy(next_tokens.begin(), next_tokens.end(), step.data_ptr<int64_t>());
+    if (device != torch::kCPU) step = step.to(device);
     logits = model->forward_full(step, &cache).logits.select(1, 0);                          // (B', V)
   }
   std::vector<Generation> out;
