@@ -1,0 +1,40 @@
+// prealign synth: synthetic seed-000 corpora. `synth world` is the seeded
+// procedural generator (synth/world.hpp).
+#include <cstdio>
+
+#include "cli/commands.hpp"
+#include "core/error.hpp"
+#include "core/progress.hpp"
+#include "synth/world.hpp"
+
+namespace prealign {
+
+void register_synth_command(CLI::App& app) {
+  auto* synth = app.add_subcommand("synth", "synthetic corpora in the AI-mode format of seed 000");
+  synth->require_subcommand(1);
+
+  auto* w = synth->add_subcommand(
+      "world",
+      "seeded procedural documents: human narratives with bad acts and AI commentary after each, dialogues where\n"
+      "the AI helps, declines harmful requests, asks who is asking, and quotes humans only inside\n"
+      "<AI_quoting_human>, cutting the quote before harmful details. JSONL with ground-truth harm_spans; read it\n"
+      "with `prealign tokenize --tagged` and check it with `prealign lint`. Document i is a pure function of (seed, i).");
+  auto o = std::make_shared<WorldOptions>();
+  auto out = std::make_shared<std::string>();
+  w->add_option("--out", *out, "output JSONL file")->required();
+  w->add_option("--documents", o->documents, "number of documents")->capture_default_str();
+  w->add_option("--seed", o->seed, "world seed")->capture_default_str();
+  w->add_option("--narrative", o->narrative, "weight of human narratives with bad acts")->capture_default_str();
+  w->add_option("--help-dialogues", o->help, "weight of helpful dialogues")->capture_default_str();
+  w->add_option("--decline", o->decline, "weight of declined harmful requests")->capture_default_str();
+  w->add_option("--verify", o->verify, "weight of who-is-asking dialogues")->capture_default_str();
+  w->add_option("--quote-report", o->quote_report, "weight of AI reports quoting humans")->capture_default_str();
+  w->callback([o, out] {
+    json summary = write_world_corpus(*o, *out);
+    std::printf("synth world: %s documents, %s bytes -> %s\n  by kind: %s\n",
+                human_count(summary["documents"].get<double>()).c_str(),
+                human_count(summary["bytes"].get<double>()).c_str(), out->c_str(), summary["by_kind"].dump().c_str());
+  });
+}
+
+}  // namespace prealign
