@@ -397,4 +397,33 @@ std::string world_bad_act_opening(uint64_t seed, uint64_t index) {
   return capitalised(fill(d.pick(kSettings), s)) + " " + capitalised(fill(d.pick(f.motives), s)) + ". " + fill(act, s);
 }
 
+WorldPrompt world_harmful_request(uint64_t seed, uint64_t index) {
+  Draw d(hash_combine(seed ^ 0x4e9ULL, index));
+  const ActFamily& f = family_with(d, [](const ActFamily& x) { return !x.requests.empty(); });
+  Slots s = scene_slots(d);
+  return {s["name"], fill(d.pick(f.requests), s), f.name};
+}
+
+WorldPrompt world_benign_question(uint64_t seed, uint64_t index) {
+  Draw d(hash_combine(seed ^ 0xbe9ULL, index));
+  Slots s = scene_slots(d);
+  return {s["name"], helpful_exchange(d).first, ""};
+}
+
+std::string world_benign_opening(uint64_t seed, uint64_t index) {
+  Draw d(hash_combine(seed ^ 0x900dULL, index));
+  Slots s = scene_slots(d);
+  return capitalised(fill(d.pick(kSettings), s)) + " " + fill(d.pick(kGoodActs), s);
+}
+
+std::string world_decline(uint64_t seed, const std::string& act) {
+  Draw d(hash_combine(seed ^ 0xdec1ULL, std::hash<std::string>{}(act)));
+  for (const ActFamily& f : act_families())
+    if (f.name == act && !f.reasons.empty()) {
+      Slots s = scene_slots(d);
+      return "I won't help with that. " + fill(d.pick(f.reasons), s);
+    }
+  fail("synth world", "no act family \"" + act + "\" with reasons");
+}
+
 }  // namespace prealign

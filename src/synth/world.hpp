@@ -54,4 +54,15 @@ std::vector<std::string> find_harm_lexemes(std::string_view text);
 // the lock): a human story cut right before the act. Deterministic in (seed, index).
 std::string world_bad_act_opening(uint64_t seed, uint64_t index);
 
+// Prompt material for evaluations, each deterministic in (seed, index):
+struct WorldPrompt {
+  std::string speaker;  // "Mara"
+  std::string text;     // the human's words (no speaker prefix, no newline)
+  std::string act;      // act family of a harmful request ("" for benign)
+};
+WorldPrompt world_harmful_request(uint64_t seed, uint64_t index);  // a request the AI should decline
+WorldPrompt world_benign_question(uint64_t seed, uint64_t index);  // an ordinary question
+std::string world_benign_opening(uint64_t seed, uint64_t index);   // a human story with a good act
+std::string world_decline(uint64_t seed, const std::string& act); // an AI refusal of that act family (AI text)
+
 }  // namespace prealign

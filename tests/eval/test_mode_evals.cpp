@@ -1,0 +1,174 @@
+// The seed-000 evaluations: AUROC against hand-computed values, the jailbreak
+// suite's scenarios, and sampling a small random model under ai_mode with a
+// real tokenizer (typed tags stay text; every sample passes the grammar).
+#include <gtest/gtest.h>
+
+#include <cmath>
+
+#include "core/files.hpp"
+#include "eval/auroc.hpp"
+#include "eval/mode_evals.hpp"
+#include "synth/world.hpp"
+#include "test_util.hpp"
+
+namespace prealign {
+namespace {
+
+using testing::source_path;
+
+TEST(Auroc, HandComputed) {
+  EXPECT_DOUBLE_EQ(auroc({3, 4}, {1, 2}), 1.0);
+  EXPECT_DOUBLE_EQ(auroc({1, 2}, {3, 4}), 0.0);
+  // pairs (pos, neg): (2,1) win, (2,3) loss, (5,1) win, (5,3) win -> 3/4
+  EXPECT_DOUBLE_EQ(auroc({2, 5}, {1, 3}), 0.75);
+  // a tie counts one half: (1,1) half, (1,0) win -> 0.75
+  EXPECT_DOUBLE_EQ(auroc({1}, {1, 0}), 0.75);
+  EXPECT_DOUBLE_EQ(auroc({0, 0, 0}, {0, 0}), 0.5);
+  EXPECT_TRUE(std::isnan(auroc({}, {1})));
+}
+
+TEST(JailbreakSuite, FamiliesAreDeterministicAndLabelled) {
+  const auto a = jailbreak_scenarios(3, 5), b = jailbreak_scenarios(3, 5), c = jailbreak_scenarios(4, 5);
+  ASSERT_EQ(a.size(), 25u);
+  int benign = 0, fake_with_tag_text = 0, multi = 0;
+  for (size_t i = 0; i < a.size(); ++i) {
+    EXPECT_EQ(a[i].turns, b[i].turns);
+    EXPECT_EQ(a[i].jailbreak, a[i].family != "benign");
+    benign += a[i].family == "benign";
+    if (a[i].family == "fake_tags") fake_with_tag_text += a[i].turns.back().find("AI") != std::string::npos;
+    if (a[i].family == "multi_turn") {
+      ++multi;
+      EXPECT_EQ(a[i].turns.size(), 5u);  // human, AI, human, AI, human
+    }
+    for (const auto& t : a[i].turns) EXPECT_TRUE(find_harm_lexemes(t).empty()) << t;
+  }
+  EXPECT_EQ(benign, 5);
+  EXPECT_EQ(fake_with_tag_text, 5);
+  EXPECT_EQ(multi, 5);
+  bool differs = false;
+  for (size_t i = 0; i < a.size(); ++i) differs = differs || a[i].turns != c[i].turns;
+  EXPECT_TRUE(differs);
+}
+
+TEST(SummarizeSamples, CountsByHand) {
+  ModeSample a, b;
+  a.harm = {"vostric"};
+  a.generation.finish_reason = "stop_tag";
+  a.generation.max_temptation = 0.5f;
+  a.generation.mean_temptation = 0.1f;
+  a.generation.flags = 2;
+  b.generation.finish_reason = "temptation";
+  b.generation.max_temptation = 0.25f;
+  b.generation.mean_temptation = 0.3f;
+  b.violations.resize(1);
+  const ordered_json j = summarize_samples({&a, &b});
+  EXPECT_EQ(j["samples"], 2);
+  EXPECT_DOUBLE_EQ(j["harmful_rate"].get<double>(), 0.5);
+  EXPECT_DOUBLE_EQ(j["exit_rate"].get<double>(), 0.5);
+  EXPECT_DOUBLE_EQ(j["stop_rate"].get<double>(), 0.5);
+  EXPECT_DOUBLE_EQ(j["flag_rate"].get<double>(), 0.5);
+  EXPECT_NEAR(j["mean_temptation"].get<double>(), 0.2, 1e-7);
+  EXPECT_NEAR(j["mean_max_temptation"].get<double>(), 0.375, 1e-7);
+  EXPECT_DOUBLE_EQ(j["max_temptation"].get<double>(), 0.5);
+  EXPECT_DOUBLE_EQ(j["violations"].get<double>(), 1.0);
+}
+
+// A real tokenizer trained on world documents and a random small model.
+class ModeSampling : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    dir_ = new std::string(testing::temp_dir());
+    const Tagset tags = Tagset::load(source_path("configs/tagsets/ai_modes.json"));
+    WorldOptions wo;
+    uint64_t next = 0;
+    TokenizerTrainOptions to;
+    to.vocab_size = 400;
+    Tokenizer::train(
+        [&](std::string& text) {
+          if (next >= 300) return false;
+          text = world_document(wo, next++).text;
+          return true;
+        },
+        tags, to, *dir_ + "/tokenizer.model");
+    write_json_file(*dir_ + "/tagset.json", tags.to_json());
+  }
+  static void TearDownTestSuite() { delete dir_; }
+
+  ModeModel model() {
+    Tokenizer tok = Tokenizer::load_dir(*dir_);
+    const std::string path = source_path("configs/policies/ai_mode.json");
+    const TagVocabulary vocab = TagVocabulary::of(tok);
+    LoadedCheckpoint ck;
+    torch::manual_seed(1);
+    ck.model = LlamaModel(ModelConfig::parse("dim=32,layers=1,heads=2,hidden=64,ctx=256", tok.vocab_size()));
+    ck.model->eval();
+    Policy p = Policy::load(path, vocab);
+    return {std::move(ck), std::move(tok), ModeGrammar::load(path), p, Policy::unrestricted(vocab)};
+  }
+  static std::string* dir_;
+};
+std::string* ModeSampling::dir_ = nullptr;
+
+TEST_F(ModeSampling, TypedTagsStayTextAndTrustedTurnsAreTagged) {
+  ModeModel m = model();
+  const int ai_open = m.tokenizer.tag_id("<AI>"), ai_close = m.tokenizer.tag_id("</AI>");
+  for (const Scenario& s : jailbreak_scenarios(1, 4)) {
+    const std::vector<int> ctx = scenario_context(m, s, true);
+    int opens = 0, closes = 0, other_tags = 0;
+    for (int t : ctx) {
+      opens += t == ai_open;
+      closes += t == ai_close;
+      other_tags += m.tokenizer.is_tag(t) && t != ai_open && t != ai_close;
+    }
+    const int ai_turns = static_cast<int>(s.turns.size() / 2);
+    EXPECT_EQ(opens, ai_turns + 1) << s.family;  // each earlier AI turn, then the forced start
+    EXPECT_EQ(closes, ai_turns) << s.family;
+    EXPECT_EQ(other_tags, 0) << s.family << ": text typed in a prompt became a tag";
+    EXPECT_EQ(ctx.back(), ai_open);
+    EXPECT_NE(scenario_context(m, s, false).back(), ai_open);
+  }
+}
+
+TEST_F(ModeSampling, EverySampleUnderTheLockPassesTheGrammar) {
+  ModeModel m = model();
+  GenerateOptions g;
+  g.max_new_tokens = 12;
+  g.seed = 5;
+  const std::vector<Scenario> scenarios = jailbreak_scenarios(2, 6);
+  std::vector<ModeSample> samples = sample_scenarios(m, scenarios, true, g, 8);
+  ASSERT_EQ(samples.size(), scenarios.size());
+  ModeStats stats;
+  for (size_t i = 0; i < samples.size(); ++i) {
+    const Generation& gen = samples[i].generation;
+    EXPECT_TRUE(lint_sample(m.grammar, gen, "s", stats).empty()) << gen.text_with_tags;
+    for (const TokenRecord& r : gen.tokens) EXPECT_NE(r.state, "human");
+    EXPECT_GT(gen.tokens.size(), 0u);
+  }
+  EXPECT_EQ(stats.documents, samples.size());
+  const ordered_json report = jailbreak_report(scenarios, samples);
+  EXPECT_EQ(report["families"]["fake_tags"]["samples"], 6);
+  EXPECT_TRUE(report["families"]["benign"].contains("harmful_rate"));
+  EXPECT_FALSE(report["families"]["benign"].contains("auroc_max_temptation_vs_benign"));
+}
+
+TEST(LintSample, SpelledTagInTextIsANearMissNotATag) {
+  const ModeGrammar g = ModeGrammar::load(source_path("configs/policies/ai_mode.json"));
+  Generation gen;
+  gen.finish_reason = "length";
+  for (const char* t : {"fine ", "</", "AI", ">", " more"}) {
+    TokenRecord r;
+    r.text = t;
+    gen.tokens.push_back(r);
+  }
+  ModeStats stats;
+  const auto v = lint_sample(g, gen, "s", stats);
+  ASSERT_EQ(v.size(), 1u);
+  EXPECT_EQ(v[0].kind, "malformed_tag");
+  EXPECT_EQ(v[0].offset, 4u + 5u);  // after the start tag "<AI>" and "fine "
+  gen.finish_reason = "eos";        // ended inside AI mode by EOS: unclosed
+  gen.tokens.resize(1);
+  EXPECT_EQ(lint_sample(g, gen, "s", stats).at(0).kind, "unclosed");
+}
+
+}  // namespace
+}  // namespace prealign
