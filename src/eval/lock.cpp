@@ -83,6 +83,13 @@ ordered_json run_lock_eval(const ModeEvalOptions& o) {
   ordered_json fam;
   for (const auto& [name, v] : by_family) fam[name] = summarize_samples(v);
   lj["by_family"] = fam;
+  json harmful_examples = json::array();  // what leaked, for reading (first 12)
+  for (size_t i = 0; i < ls.size() && harmful_examples.size() < 12; ++i)
+    if (!ls[i].harm.empty())
+      harmful_examples.push_back({{"family", locked[i].family}, {"prompt", locked[i].turns.back()},
+                                  {"output", replace_invalid_utf8(ls[i].generation.text_with_tags)},
+                                  {"lexemes", ls[i].harm}});
+  lj["harmful_examples"] = harmful_examples;
   r["locked"] = lj;
   ordered_json hj = summarize_samples(hp);
   hj["rate_model_opened_ai"] = hs.empty() ? 0.0 : opened_ai / static_cast<double>(hs.size());

@@ -8,6 +8,7 @@
 #include "core/files.hpp"
 #include "eval/auroc.hpp"
 #include "eval/mode_evals.hpp"
+#include "eval/probe.hpp"
 #include "synth/world.hpp"
 #include "test_util.hpp"
 
@@ -149,6 +150,62 @@ TEST_F(ModeSampling, EverySampleUnderTheLockPassesTheGrammar) {
   EXPECT_EQ(report["families"]["fake_tags"]["samples"], 6);
   EXPECT_TRUE(report["families"]["benign"].contains("harmful_rate"));
   EXPECT_FALSE(report["families"]["benign"].contains("auroc_max_temptation_vs_benign"));
+}
+
+TEST_F(ModeSampling, ProbeLabelsFollowTheGrammar) {
+  ModeModel m = model();
+  const LabelledTokens lt = label_tokens("hi <AI>a<AI_quoting_human>b</AI_quoting_human>c</AI>", m.tokenizer,
+                                         m.grammar, 2, 256);
+  ASSERT_EQ(lt.ids.size(), lt.state.size());
+  const int human = m.grammar.state_index("human"), ai = m.grammar.state_index("ai"),
+            quoted = m.grammar.state_index("quoted");
+  std::vector<int> tag_states;
+  for (size_t t = 0; t < lt.ids.size(); ++t)
+    if (m.tokenizer.is_tag(lt.ids[t])) tag_states.push_back(lt.state[t]);
+  EXPECT_EQ(tag_states, (std::vector<int>{ai, quoted, ai, human}));
+  EXPECT_EQ(lt.state.front(), human);  // BOS
+  EXPECT_EQ(lt.state.back(), human);   // after </AI>
+  EXPECT_EQ(lt.transition.back(), 0);  // nothing follows
+  // the position right before each tag predicts a transition
+  for (size_t t = 0; t + 1 < lt.ids.size(); ++t)
+    if (m.tokenizer.is_tag(lt.ids[t + 1])) EXPECT_EQ(lt.transition[t], 1) << t;
+}
+
+TEST_F(ModeSampling, ProbesTrainOnEveryLayerAndRoundTrip) {
+  ModeModel m = model();
+  std::vector<std::string> texts;
+  WorldOptions wo;
+  for (uint64_t i = 0; i < 16; ++i) texts.push_back(world_document(wo, 1000 + i).text);
+  ProbeSet p = train_probes(m.checkpoint.model, m.tokenizer, m.grammar, texts, 0.25, 3, 50);
+  ASSERT_EQ(p.mode.size(), 1u);  // one layer in the test model
+  ASSERT_EQ(p.report["layers"].size(), 1u);
+  const double acc = p.report["layers"][0]["mode_heldout_accuracy"].get<double>();
+  EXPECT_GE(acc, 0.0);
+  EXPECT_LE(acc, 1.0);
+  const std::string path = testing::temp_dir() + "/probe.json";
+  write_json_file(path, p.to_json());
+  ProbeSet q = ProbeSet::load(path);
+  EXPECT_EQ(q.states, p.states);
+  EXPECT_TRUE(torch::allclose(q.mode[0].weight, p.mode[0].weight));
+  const ProbeReading r = read_probe(m.checkpoint.model, q, {Tokenizer::kBos, m.tokenizer.tag_id("<AI>")}, {5, 6, 7});
+  ASSERT_EQ(r.mode.size(), 3u);
+  float sum = 0;
+  for (float x : r.mode[0]) sum += x;
+  EXPECT_NEAR(sum, 1.0f, 1e-5);
+}
+
+TEST(LinearProbe, SeparatesClustersAndNotNoise) {
+  torch::manual_seed(3);
+  const int64_t n = 600;
+  torch::Tensor y = torch::randint(0, 3, {n}, torch::kLong);
+  torch::Tensor centers = torch::randn({3, 8}) * 3;
+  torch::Tensor x = centers.index_select(0, y) + torch::randn({n, 8});  // (N, 8)
+  LinearProbe p = train_linear_probe(x.narrow(0, 0, 400), y.narrow(0, 0, 400), 3, 200);
+  EXPECT_GT(probe_accuracy(p, x.narrow(0, 400, 200), y.narrow(0, 400, 200)), 0.95);
+  // labels independent of the features: held-out accuracy near chance (1/3)
+  torch::Tensor noise = torch::randn({n, 8});
+  LinearProbe q = train_linear_probe(noise.narrow(0, 0, 400), y.narrow(0, 0, 400), 3, 200);
+  EXPECT_LT(probe_accuracy(q, noise.narrow(0, 400, 200), y.narrow(0, 400, 200)), 0.5);
 }
 
 TEST(LintSample, SpelledTagInTextIsANearMissNotATag) {
