@@ -5,6 +5,7 @@
 #include "cli/commands.hpp"
 #include "core/error.hpp"
 #include "core/progress.hpp"
+#include "synth/cost.hpp"
 #include "synth/world.hpp"
 
 namespace prealign {
@@ -34,6 +35,29 @@ void register_synth_command(CLI::App& app) {
     std::printf("synth world: %s documents, %s bytes -> %s\n  by kind: %s\n",
                 human_count(summary["documents"].get<double>()).c_str(),
                 human_count(summary["bytes"].get<double>()).c_str(), out->c_str(), summary["by_kind"].dump().c_str());
+  });
+
+  auto* c = synth->add_subcommand(
+      "cost",
+      "seed 000's cost model of an LLM-made corpus: corpus tokens x passes, a fraction of the passes generating\n"
+      "(generation price) and the rest reading for review (reading price). Defaults are the seed's: 1e15 tokens,\n"
+      "10 passes, 25% generating, $7.50 and $2.50 per million tokens (GPT-4o batch prices).");
+  auto m = std::make_shared<CostModel>();
+  c->add_option("--tokens", m->corpus_tokens, "tokens in the final corpus")->capture_default_str();
+  c->add_option("--passes", m->passes, "passes over the text (generation + review)")->capture_default_str();
+  c->add_option("--generate-fraction", m->generate_fraction, "fraction of passes that generate")->capture_default_str();
+  c->add_option("--price-generate", m->price_generate_per_million, "USD per million generated tokens")
+      ->capture_default_str();
+  c->add_option("--price-read", m->price_read_per_million, "USD per million read tokens")->capture_default_str();
+  c->callback([m] {
+    const CostEstimate e = estimate_cost(*m);
+    std::printf("corpus %.3g tokens x %g passes (%.0f%% generating)\n", m->corpus_tokens, m->passes,
+                100 * m->generate_fraction);
+    std::printf("| part | tokens | USD |\n|---|---|---|\n| generate | %.4g | %.4g |\n| read | %.4g | %.4g |\n"
+                "| total | %.4g | %.4g |\n",
+                e.generated_tokens, e.generate_cost, e.read_tokens, e.read_cost, e.generated_tokens + e.read_tokens,
+                e.total);
+    std::printf("USD per million corpus tokens: %.4g\n", e.per_million_corpus_tokens);
   });
 }
 

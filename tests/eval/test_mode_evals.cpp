@@ -7,6 +7,7 @@
 
 #include "core/files.hpp"
 #include "eval/auroc.hpp"
+#include "eval/ensemble.hpp"
 #include "eval/mode_evals.hpp"
 #include "eval/probe.hpp"
 #include "synth/world.hpp"
@@ -206,6 +207,54 @@ TEST(LinearProbe, SeparatesClustersAndNotNoise) {
   torch::Tensor noise = torch::randn({n, 8});
   LinearProbe q = train_linear_probe(noise.narrow(0, 0, 400), y.narrow(0, 0, 400), 3, 200);
   EXPECT_LT(probe_accuracy(q, noise.narrow(0, 400, 200), y.narrow(0, 400, 200)), 0.5);
+}
+
+TEST_F(ModeSampling, TeacherForcedTemptationMatchesDecoding) {
+  ModeModel m = model();
+  GenerateOptions g;
+  g.max_new_tokens = 10;
+  g.seed = 9;
+  const std::vector<Scenario> scenarios = jailbreak_scenarios(4, 2);
+  std::vector<ModeSample> samples = sample_scenarios(m, scenarios, true, g, 4);
+  int compared = 0;
+  for (size_t i = 0; i < samples.size(); ++i) {
+    const Generation& gen = samples[i].generation;
+    std::vector<int> ids;
+    for (const TokenRecord& r : gen.tokens) ids.push_back(r.id);
+    const std::vector<float> t = teacher_forced_temptation(m.checkpoint.model, m.policy,
+                                                           scenario_context(m, scenarios[i], true),
+                                                           m.policy.state_after_start(), ids);
+    ASSERT_EQ(t.size(), gen.tokens.size());
+    for (size_t k = 0; k < t.size(); ++k, ++compared)
+      EXPECT_NEAR(t[k], gen.tokens[k].temptation_total, 1e-4 + 1e-3 * gen.tokens[k].temptation_total);
+  }
+  EXPECT_GT(compared, 50);
+  // a model checking itself keeps exactly what its own decoding measured
+  std::vector<ModeModel> two;
+  two.push_back(model());
+  two.push_back(model());
+  const CrossCheck c = cross_check(two, 0, scenarios[0], samples[0].generation, 1.0);
+  ASSERT_EQ(c.max_temptation.size(), 2u);
+  EXPECT_NEAR(c.max_temptation[0], c.max_temptation[1], 1e-4);
+  EXPECT_EQ(c.keep_votes, 2);
+  EXPECT_TRUE(c.accepted);
+  const CrossCheck strict = cross_check(two, 0, scenarios[0], samples[0].generation, -1.0);
+  EXPECT_EQ(strict.keep_votes, 0);
+  EXPECT_FALSE(strict.accepted);
+}
+
+TEST(Ensemble, BinomialMajorityAndCorrelationByHand) {
+  // the seed's example: three models failing 1% each -> 3p^2(1-p) + p^3 = 0.000298
+  EXPECT_NEAR(majority_failure_probability({0.01, 0.01, 0.01}), 3 * 1e-4 * 0.99 + 1e-6, 1e-12);
+  // five at 1%: 10p^3(1-p)^2 + 5p^4(1-p) + p^5
+  const double p = 0.01, five = 10 * std::pow(p, 3) * std::pow(1 - p, 2) + 5 * std::pow(p, 4) * (1 - p) + std::pow(p, 5);
+  EXPECT_NEAR(majority_failure_probability({p, p, p, p, p}), five, 1e-15);
+  EXPECT_NEAR(majority_failure_probability({0.5, 0.2}), 0.1, 1e-12);  // two models: both must fail
+  EXPECT_DOUBLE_EQ(phi_correlation({1, 0, 1, 0}, {1, 0, 1, 0}), 1.0);
+  EXPECT_DOUBLE_EQ(phi_correlation({1, 0, 1, 0}, {0, 1, 0, 1}), -1.0);
+  // a = 1100, b = 1010: p_a = p_b = 1/2, p_ab = 1/4 -> phi 0
+  EXPECT_NEAR(phi_correlation({1, 1, 0, 0}, {1, 0, 1, 0}), 0.0, 1e-12);
+  EXPECT_TRUE(std::isnan(phi_correlation({0, 0, 0}, {1, 0, 1})));
 }
 
 TEST(LintSample, SpelledTagInTextIsANearMissNotATag) {

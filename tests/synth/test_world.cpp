@@ -5,6 +5,7 @@
 
 #include <set>
 
+#include "core/error.hpp"
 #include "core/files.hpp"
 #include "core/lines.hpp"
 #include "corpus/document.hpp"
@@ -147,6 +148,31 @@ TEST(World, BadActOpeningsStopBeforeTheDetail) {
     EXPECT_EQ(s.find('<'), std::string::npos);
     EXPECT_EQ(s, world_bad_act_opening(1, i));
   }
+}
+
+}  // namespace
+}  // namespace prealign
+
+#include "synth/cost.hpp"
+
+namespace prealign {
+namespace {
+
+TEST(Cost, TheSeedsFigure) {
+  // 1e15 tokens x 10 passes = 1e16 token-passes; 2.5e15 generated at $7.50/M = $18.75e9,
+  // 7.5e15 read at $2.50/M = $18.75e9: $37.5 billion ("O($40 billion)" in the seed)
+  const CostEstimate e = estimate_cost(CostModel{});
+  EXPECT_DOUBLE_EQ(e.generated_tokens, 2.5e15);
+  EXPECT_DOUBLE_EQ(e.read_tokens, 7.5e15);
+  EXPECT_NEAR(e.generate_cost, 18.75e9, 1);
+  EXPECT_NEAR(e.read_cost, 18.75e9, 1);
+  EXPECT_NEAR(e.total, 37.5e9, 1);
+  EXPECT_NEAR(e.per_million_corpus_tokens, 37.5, 1e-9);
+  const CostEstimate a = actual_cost(2e6, 6e6, 1e6, CostModel{});  // measured counts, same prices
+  EXPECT_NEAR(a.total, 2 * 7.5 + 6 * 2.5, 1e-9);
+  CostModel bad;
+  bad.generate_fraction = 1.5;
+  EXPECT_THROW(estimate_cost(bad), Error);
 }
 
 }  // namespace
