@@ -6,6 +6,7 @@
 #include "core/error.hpp"
 #include "core/progress.hpp"
 #include "synth/cost.hpp"
+#include "synth/llm.hpp"
 #include "synth/world.hpp"
 
 namespace prealign {
@@ -35,6 +36,31 @@ void register_synth_command(CLI::App& app) {
     std::printf("synth world: %s documents, %s bytes -> %s\n  by kind: %s\n",
                 human_count(summary["documents"].get<double>()).c_str(),
                 human_count(summary["bytes"].get<double>()).c_str(), out->c_str(), summary["by_kind"].dump().c_str());
+  });
+
+  auto* l = synth->add_subcommand(
+      "llm",
+      "seed-000 documents from an OpenAI-compatible chat endpoint: scenario prompts, generation, review passes\n"
+      "(ACCEPT / REJECT / EDIT), lint as the gate; per-scenario files make reruns skip finished work; bounded\n"
+      "concurrency, retries with backoff, token accounting and cost (seed-000 model) in <out>/report.json.");
+  auto lo = std::make_shared<LlmSynthOptions>();
+  l->add_option("--out", lo->out, "output directory (scenarios/, corpus.jsonl, report.json)")->required();
+  l->add_option("--base-url", lo->base_url, "endpoint base URL (…/v1/chat/completions is appended)")->capture_default_str();
+  l->add_option("--model", lo->model, "model name sent to the endpoint")->capture_default_str();
+  l->add_option("--api-key-env", lo->api_key_env, "environment variable holding the API key")->capture_default_str();
+  l->add_option("--scenarios", lo->scenarios, "number of scenarios")->capture_default_str();
+  l->add_option("--seed", lo->seed, "scenario seed")->capture_default_str();
+  l->add_option("--review-passes", lo->review_passes, "grader passes per document")->capture_default_str();
+  l->add_option("--concurrency", lo->concurrency, "requests in flight at most")->capture_default_str();
+  l->add_option("--max-retries", lo->max_retries, "retries per request (429, 5xx, no response)")->capture_default_str();
+  l->add_option("--backoff-ms", lo->backoff_ms, "first retry delay, doubled each time")->capture_default_str();
+  l->add_option("--price-generate", lo->prices.price_generate_per_million, "USD per million completion tokens")
+      ->capture_default_str();
+  l->add_option("--price-read", lo->prices.price_read_per_million, "USD per million prompt tokens")->capture_default_str();
+  l->callback([lo] {
+    const LlmSynthSummary s = run_llm_synth(*lo);
+    std::printf("synth llm: %s\nreport: %s/report.json, corpus: %s/corpus.jsonl\n", s.to_json().dump().c_str(),
+                lo->out.c_str(), lo->out.c_str());
   });
 
   auto* c = synth->add_subcommand(
