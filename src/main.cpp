@@ -31,6 +31,9 @@ int main(int argc, char** argv) {
   prealign::register_score_command(app);
   prealign::register_label_command(app);
   prealign::register_classifier_command(app);
+  prealign::register_lint_command(app);
+  prealign::register_synth_command(app);
+  prealign::register_probe_command(app);
   // `prealign eval <what>`: each evaluation registers itself on this group.
   auto* eval = app.add_subcommand("eval", "measure models: misalignment, held-out loss, red-team, tag agreement, ...");
   eval->require_subcommand(1);

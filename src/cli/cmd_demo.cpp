@@ -232,11 +232,18 @@ void run_demo(const DemoOptions& o) {
 
 }  // namespace
 
+void run_modes_demo(const std::string& out);  // cmd_demo_modes.cpp: seed 000 at toy size
+
 void register_demo_command(CLI::App& app) {
   auto* cmd = app.add_subcommand("demo", "train an MLE and a conditional model on PEP8-scored Python and compare them");
   auto options = std::make_shared<DemoOptions>();
   add_options(*cmd, *options);
-  cmd->callback([options] { run_demo(*options); });
+  auto modes = std::make_shared<bool>(false);
+  cmd->add_flag("--modes", *modes, "instead: the seed-000 AI-mode demo (synth world, lint, mode model, lock, jailbreaks)");
+  cmd->callback([options, modes] {
+    if (*modes) return run_modes_demo(options->out == "runs/demo" ? "runs/demo-modes" : options->out);
+    run_demo(*options);
+  });
 }
 
 }  // namespace prealign

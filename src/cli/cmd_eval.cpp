@@ -4,8 +4,15 @@
 
 namespace prealign {
 
+void register_eval_lock_command(CLI::App& eval);       // seed 000: the AI-mode lock
+void register_eval_jailbreak_command(CLI::App& eval);  // seed 000: jailbreak suite
+void register_eval_ensemble_command(CLI::App& eval);   // seed 000: models cross-checking each other
+
 void register_eval_commands(CLI::App& eval) {
   (void)eval;  // evaluations add a register_eval_<name>_command(eval) call here
+  register_eval_lock_command(eval);
+  register_eval_jailbreak_command(eval);
+  register_eval_ensemble_command(eval);
 }
 
 }  // namespace prealign

@@ -13,6 +13,7 @@
 #include "core/paths.hpp"
 #include "core/progress.hpp"
 #include "decode/generator.hpp"
+#include "eval/ensemble.hpp"
 #include "model/checkpoint.hpp"
 #include "model/runtime.hpp"
 
@@ -22,6 +23,7 @@ namespace {
 
 struct GenerateArgs {
   std::string model, policy, prompt, prompts_file, device = "cpu";
+  std::vector<std::string> ensemble;  // --ensemble m1,m2,m3 (eval/ensemble.hpp)
   bool prompt_given = false;
   int num_samples = 1;
   int batch_size = 16;
@@ -76,6 +78,15 @@ void print_sample(const Generation& g, bool tty) {
 }
 
 void run_generate(const GenerateArgs& a) {
+  if (!a.ensemble.empty()) {
+    EnsembleOptions e;
+    e.models = a.ensemble;
+    if (!a.policy.empty()) e.policy = a.policy;
+    e.generate = a.options;
+    run_ensemble_generate(e, a.prompts_file.empty() ? std::vector<std::string>{a.prompt} : read_prompts(a.prompts_file),
+                          a.json_output);
+    return;
+  }
   if (a.model.empty()) fail("--model", "no checkpoint directory given", "pass --model DIR");
   if (a.num_samples < 1) fail("--num-samples", "must be at least 1");
   if (a.batch_size < 1) fail("--batch-size", "must be at least 1");
@@ -142,7 +153,11 @@ void register_generate_command(CLI::App& app) {
       "temptation (raw probability of the tags the policy bans there). Prompts are plain text: tags typed\n"
       "in a prompt stay text. Policy format: docs/formats.md.");
   auto a = std::make_shared<GenerateArgs>();
-  cmd->add_option("--model", a->model, "checkpoint directory")->required();
+  cmd->add_option("--model", a->model, "checkpoint directory");
+  cmd->add_option("--ensemble", a->ensemble,
+                  "mode models m1,m2,m3 instead of --model: each sample is teacher-forced through the others and "
+                  "printed only if a majority keep temptation at most 0.5 (docs/modes.md)")
+      ->delimiter(',');
   cmd->add_option("--policy", a->policy,
                   "policy file or shipped name (good_only, ai_mode); \"none\" = no restrictions "
                   "(default: the checkpoint's policy.json)");

@@ -14,6 +14,9 @@ void register_serve_command(CLI::App& app);  // OpenAI-compatible HTTP server
 void register_score_command(CLI::App& app);       // corpus -> scored JSONL
 void register_label_command(CLI::App& app);       // scored JSONL -> tags, histogram, tag counts
 void register_classifier_command(CLI::App& app);  // classifier train|eval (fastText)
+void register_lint_command(CLI::App& app);        // tagged corpus vs a policy grammar
+void register_synth_command(CLI::App& app);       // synth world|llm|cost: seed-000 corpora
+void register_probe_command(CLI::App& app);       // probe train|eval|attach: mode probes
 // Subcommands of `prealign eval`; register_eval_commands calls one function per
 // evaluation (cmd_eval_<name>.cpp), each adding itself to `eval`.
 void register_eval_commands(CLI::App& eval);

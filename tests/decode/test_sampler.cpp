@@ -8,6 +8,7 @@
 
 #include "core/error.hpp"
 #include "core/rng.hpp"
+#include "corpus/lint.hpp"
 #include "decode/generator.hpp"
 #include "decode/sampler.hpp"
 #include "decode_fixture.hpp"
@@ -210,37 +211,37 @@ TEST(Sampler, EverythingBannedIsAnError) {
 
 // ---- random walks through the shipped policies ------------------------------
 
-// The seed-000 grammar, written independently of Policy: after the forced <AI>
-// the walk is in AI mode; <AI_quoting_human> ... </AI_quoting_human> nests once
-// inside it; </AI> closes AI mode and must be the last token; EOS and the PHF
-// tags never appear; the walk never returns to human mode.
+// The seed-000 grammar as `prealign lint` checks it (corpus/lint.hpp, read from
+// the policy JSON by tag name, not through Policy): the walk must start with the
+// forced <AI>, only allowed transitions, nothing after the stop tag </AI>, and a
+// finished walk must be balanced; EOS where the grammar forbids ending and the
+// PHF tags (illegal in every ai_mode state) are violations too.
 ::testing::AssertionResult valid_ai_mode_walk(const std::vector<int>& walk, int eos, bool finished) {
-  enum Mode { Human, Ai, Quoted } mode = Human;
+  static const ModeGrammar grammar = ModeGrammar::load(source_path("configs/policies/ai_mode.json"));
+  static const std::map<int, std::string> names = {{kGood, "<|good|>"},     {kBad, "<|bad|>"},
+                                                   {kAiOpen, "<AI>"},       {kAiClose, "</AI>"},
+                                                   {kQuoteOpen, "<AI_quoting_human>"}, {kQuoteClose, "</AI_quoting_human>"}};
+  std::vector<MarkupPiece> pieces;
+  bool ended = false;
   for (size_t i = 0; i < walk.size(); ++i) {
-    const int t = walk[i];
-    const auto bad = [&](const std::string& why) {
-      return ::testing::AssertionFailure() << why << " at position " << i << " (token " << t << ")";
-    };
-    if (i > 0 && mode == Human) return bad("token after AI mode ended");
-    if (t == eos) return bad("EOS inside AI mode");
-    if (t == kGood || t == kBad) return bad("PHF tag under ai_mode");
-    if (t == kAiOpen) {
-      if (mode != Human) return bad("nested <AI>");
-      mode = Ai;
-    } else if (t == kQuoteOpen) {
-      if (mode != Ai) return bad("<AI_quoting_human> outside AI mode");
-      mode = Quoted;
-    } else if (t == kQuoteClose) {
-      if (mode != Quoted) return bad("unbalanced </AI_quoting_human>");
-      mode = Ai;
-    } else if (t == kAiClose) {
-      if (mode != Ai) return bad("</AI> while quoting the human");
-      mode = Human;
+    if (ended) return ::testing::AssertionFailure() << "token after EOS at position " << i;
+    if (walk[i] == eos) {
+      ended = true;  // EOS: the document ends here, so the grammar's end rule applies
+      continue;
     }
+    auto n = names.find(walk[i]);
+    pieces.push_back(n == names.end() ? MarkupPiece{false, "t" + std::to_string(walk[i]), i}
+                                      : MarkupPiece{true, n->second, i});
   }
-  if (walk.empty() || walk[0] != kAiOpen) return ::testing::AssertionFailure() << "walk does not start with <AI>";
-  if (finished && mode != Human) return ::testing::AssertionFailure() << "finished walk is not balanced";
-  return ::testing::AssertionSuccess();
+  LintOptions o;
+  o.generation = true;
+  o.require_end = finished;
+  o.near_misses = false;
+  std::vector<LintViolation> v;
+  ModeStats stats;
+  lint_pieces(grammar, pieces, "walk", o, v, stats);
+  if (v.empty()) return ::testing::AssertionSuccess();
+  return ::testing::AssertionFailure() << v[0].kind << " at position " << v[0].offset << ": " << v[0].message;
 }
 
 // Tags each state of a shipped policy allows, written down from the JSON by hand.
