@@ -3,7 +3,7 @@
 //             goes before each segment, and the score/label each token carries;
 //  - loss():  per batch — the training loss from the model's output.
 // mle and conditional are in objectives_basic.cpp; filter, unlikelihood, rwr and
-// awr follow the same interface.
+// awr each have their own objective_<name>.cpp. docs/objectives.md.
 #pragma once
 #include <torch/torch.h>
 
@@ -30,6 +30,7 @@ struct ObjectiveOptions {
   double alpha = -1;            // unlikelihood: UL weight (PHF 0.01); awr: CE weight (PHF 0.05); -1 = default
   double beta = -1;             // rwr: temperature (PHF 10); awr: temperature (PHF 1); -1 = default
   double max_weight = 1000;     // awr/rwr: clamp of exp(...) weights
+  std::string filter_threshold = "p90";  // filter: drop documents whose mean segment score exceeds this
 
   template <class V>
   void visit(V& v) {
@@ -42,6 +43,8 @@ struct ObjectiveOptions {
     v("alpha", alpha, "unlikelihood: weight of the unlikelihood term; awr: weight of the LM term (-1: default)");
     v("beta", beta, "rwr/awr: reward temperature (-1: default)");
     v("max_weight", max_weight, "rwr/awr: clamp for token weights");
+    v("filter_threshold", filter_threshold,
+      "filter: drop documents whose mean segment score is over this; absolute (0.002361) or percentile of documents (p90)");
   }
 };
 
