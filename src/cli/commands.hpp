@@ -17,5 +17,10 @@ void register_classifier_command(CLI::App& app);  // classifier train|eval (fast
 // Subcommands of `prealign eval`; register_eval_commands calls one function per
 // evaluation (cmd_eval_<name>.cpp), each adding itself to `eval`.
 void register_eval_commands(CLI::App& eval);
+void register_eval_misalignment_command(CLI::App& eval);
+void register_eval_loss_command(CLI::App& eval);
+void register_eval_tag_agreement_command(CLI::App& eval);
+void register_eval_redteam_command(CLI::App& eval);
+void register_eval_compare_command(CLI::App& eval);
 
 }  // namespace prealign
