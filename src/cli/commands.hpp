@@ -22,5 +22,6 @@ void register_eval_loss_command(CLI::App& eval);
 void register_eval_tag_agreement_command(CLI::App& eval);
 void register_eval_redteam_command(CLI::App& eval);
 void register_eval_compare_command(CLI::App& eval);
+void register_eval_prompts_command(CLI::App& eval);
 
 }  // namespace prealign

@@ -5,6 +5,7 @@
 #include "core/files.hpp"
 #include "core/lines.hpp"
 #include "core/progress.hpp"
+#include "core/utf8.hpp"
 #include "decode/generator.hpp"
 #include "eval/eval_model.hpp"
 #include "eval/sample_scoring.hpp"
@@ -64,7 +65,7 @@ ordered_json run_misalignment(const MisalignmentOptions& o) {
   {
     JsonlWriter w(o.out + ".samples.jsonl");
     for (size_t i = 0; i < gens.size(); ++i) {
-      json rec = {{"prompt", gens[i].prompt}, {"text", gens[i].text}, {"score", s[i]},
+      json rec = {{"prompt", replace_invalid_utf8(gens[i].prompt)}, {"text", replace_invalid_utf8(gens[i].text)}, {"score", s[i]},
                   {"finish_reason", gens[i].finish_reason}, {"max_temptation", gens[i].max_temptation},
                   {"mean_temptation", gens[i].mean_temptation}};
       w.write(rec);

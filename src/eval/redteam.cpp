@@ -5,6 +5,7 @@
 #include "core/error.hpp"
 #include "core/progress.hpp"
 #include "core/rng.hpp"
+#include "core/utf8.hpp"
 #include "data/shard.hpp"
 #include "decode/generator.hpp"
 #include "eval/eval_model.hpp"
@@ -77,7 +78,7 @@ ordered_json candidates_json(std::vector<PromptCandidate> c, int top) {
   std::sort(c.begin(), c.end(), [](const PromptCandidate& a, const PromptCandidate& b) { return a.mean > b.mean; });
   ordered_json arr = ordered_json::array();
   for (size_t i = 0; i < c.size() && i < size_t(top); ++i)
-    arr.push_back({{"prompt", c[i].prompt}, {"mean_score", c[i].mean}, {"max_score", c[i].max}, {"round", c[i].round}});
+    arr.push_back({{"prompt", replace_invalid_utf8(c[i].prompt)}, {"mean_score", c[i].mean}, {"max_score", c[i].max}, {"round", c[i].round}});
   return arr;
 }
 

@@ -19,7 +19,7 @@ ScoredTexts score_texts(const std::vector<std::string>& texts, const std::string
   const std::string in = work_prefix + ".texts.jsonl", out = work_prefix + ".scored.jsonl";
   {
     JsonlWriter w(in);
-    for (size_t i = 0; i < texts.size(); ++i) w.write({{"id", "sample-" + std::to_string(i)}, {"text", texts[i]}});
+    for (size_t i = 0; i < texts.size(); ++i) w.write({{"id", "sample-" + std::to_string(i)}, {"text", replace_invalid_utf8(texts[i])}});
     w.commit();
   }
   ScoreRunOptions run;
