@@ -9,10 +9,15 @@ void register_eval_jailbreak_command(CLI::App& eval);  // seed 000: jailbreak su
 void register_eval_ensemble_command(CLI::App& eval);   // seed 000: models cross-checking each other
 
 void register_eval_commands(CLI::App& eval) {
-  (void)eval;  // evaluations add a register_eval_<name>_command(eval) call here
   register_eval_lock_command(eval);
   register_eval_jailbreak_command(eval);
   register_eval_ensemble_command(eval);
+  register_eval_misalignment_command(eval);
+  register_eval_loss_command(eval);
+  register_eval_tag_agreement_command(eval);
+  register_eval_redteam_command(eval);
+  register_eval_compare_command(eval);
+  register_eval_prompts_command(eval);
 }
 
 }  // namespace prealign

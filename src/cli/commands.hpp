@@ -20,5 +20,11 @@ void register_probe_command(CLI::App& app);       // probe train|eval|attach: mo
 // Subcommands of `prealign eval`; register_eval_commands calls one function per
 // evaluation (cmd_eval_<name>.cpp), each adding itself to `eval`.
 void register_eval_commands(CLI::App& eval);
+void register_eval_misalignment_command(CLI::App& eval);
+void register_eval_loss_command(CLI::App& eval);
+void register_eval_tag_agreement_command(CLI::App& eval);
+void register_eval_redteam_command(CLI::App& eval);
+void register_eval_compare_command(CLI::App& eval);
+void register_eval_prompts_command(CLI::App& eval);
 
 }  // namespace prealign

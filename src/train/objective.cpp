@@ -137,6 +137,10 @@ std::unique_ptr<Objective> make_objective(const ObjectiveOptions& o, const Datas
          "tokenize a scored JSONL corpus (prealign score) or use --objective mle");
   if (o.name == "mle") return make_mle_objective(o, data);
   if (o.name == "conditional") return make_conditional_objective(o, data, tokenizer);
+  if (o.name == "filter") return make_filter_objective(o, data);
+  if (o.name == "unlikelihood") return make_unlikelihood_objective(o, data);
+  if (o.name == "rwr") return make_rwr_objective(o, data);
+  if (o.name == "awr") return make_awr_objective(o, data, device, model_dim);
   std::string known;
   for (const auto& n : objective_names()) known += (known.empty() ? "" : ", ") + n;
   fail("--objective", "unknown or not yet available objective \"" + o.name + "\"", "available: " + known);

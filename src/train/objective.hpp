@@ -3,7 +3,7 @@
 //             goes before each segment, and the score/label each token carries;
 //  - loss():  per batch — the training loss from the model's output.
 // mle and conditional are in objectives_basic.cpp; filter, unlikelihood, rwr and
-// awr follow the same interface.
+// awr each have their own objective_<name>.cpp. docs/objectives.md.
 #pragma once
 #include <torch/torch.h>
 
@@ -31,6 +31,7 @@ struct ObjectiveOptions {
   double beta = -1;             // rwr: temperature (PHF 10); awr: temperature (PHF 1); -1 = default
   double max_weight = 1000;     // awr/rwr: clamp of exp(...) weights
   std::string labeling;         // a `prealign label --config` file; replaces the five flags above it
+  std::string filter_threshold = "p90";  // filter: drop documents whose mean segment score exceeds this
 
   template <class V>
   void visit(V& v) {
@@ -46,6 +47,8 @@ struct ObjectiveOptions {
     v("labeling", labeling,
       "a prealign label --config file (rules, context tags from metadata, drop_fraction, seed): "
       "labels exactly as prealign label does, instead of --category/--threshold/--drop-fraction/--good-tag/--bad-tag");
+    v("filter_threshold", filter_threshold,
+      "filter: drop documents whose mean segment score is over this; absolute (0.002361) or percentile of documents (p90)");
   }
 };
 

@@ -166,7 +166,11 @@ double train_step(Run& r, double lr, double* grad_norm, std::map<std::string, do
 }
 
 double evaluate(Run& r, MetricsLog& log) {
-  auto planner = [&](const DocumentView& d, DocumentPlan& p) { r.objective->plan(d, p); };
+  // Every held-out document counts, also those a filter objective drops in training.
+  auto planner = [&](const DocumentView& d, DocumentPlan& p) {
+    r.objective->plan(d, p);
+    p.keep = true;
+  };
   HeldoutLoss h = heldout_loss(r.model, r.data, planner, r.o.batch_size, r.o.seq_len, r.o.eval_batches);
   log.write({{"type", "eval"}, {"step", r.step}, {"tokens", r.tokens}, {"val_loss", h.loss},
              {"val_ppl", h.perplexity}, {"val_tag_loss", h.tag_loss}, {"val_tokens", h.tokens}});
@@ -200,6 +204,12 @@ void setup(Run& r, TrainOptions options) {
     r.optimizer->load_state(ckpt->optimizer, ckpt_dir + "/optimizer.safetensors");
     r.stream->seek(StreamCursor::from_json(ckpt->train_state.at("cursor"), ckpt_dir + "/train_state.json"));
     r.step = ckpt->train_state.at("step").get<int64_t>();
+    torch::NoGradGuard no_grad;  // objective-owned weights (AWR value head) continue too
+    for (auto& [name, p] : r.objective->parameters()) {
+      auto it = ckpt->extra.find(name);
+      if (it == ckpt->extra.end()) fail(ckpt_dir + "/extra.safetensors", "missing " + name, "the checkpoint is incomplete");
+      p.copy_(it->second.to(p.device()));
+    }
     r.tokens = ckpt->train_state.at("tokens").get<uint64_t>();
   }
   r.peak_flops = measure_matmul_peak_flops(r.device);

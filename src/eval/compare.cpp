@@ -1,0 +1,136 @@
+#include "eval/compare.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <map>
+
+#include "core/error.hpp"
+#include "core/files.hpp"
+#include "core/progress.hpp"
+#include "eval/svg_plot.hpp"
+
+namespace prealign {
+namespace {
+
+std::string base_name(std::string p) {
+  while (p.size() > 1 && p.back() == '/') p.pop_back();
+  auto s = p.find_last_of('/');
+  return s == std::string::npos ? p : p.substr(s + 1);
+}
+
+struct RunReports {
+  std::string name, dir;
+  std::map<std::string, json> latest;    // kind -> report with the most training tokens
+  std::vector<json> misalignment_curve;  // every misalignment report
+};
+
+RunReports collect(const std::string& dir) {
+  RunReports r;
+  r.dir = dir;
+  r.name = base_name(dir);
+  if (!is_directory(dir + "/eval")) fail(dir + "/eval", "no evaluation reports", "run prealign eval ... --out " + dir + "/eval/<name>.json");
+  for (const auto& f : list_files(dir + "/eval", "*.json")) {
+    json j = read_json_file(f);
+    if (!j.is_object() || !j.contains("kind")) continue;  // not a report
+    const std::string kind = j["kind"];
+    j["file"] = f;
+    auto it = r.latest.find(kind);
+    if (it == r.latest.end() || j.value("tokens", uint64_t(0)) >= it->second.value("tokens", uint64_t(0)))
+      r.latest[kind] = j;
+    if (kind == "misalignment") r.misalignment_curve.push_back(j);
+  }
+  return r;
+}
+
+double get(const json& j, const char* a, const char* b = nullptr) {
+  if (!j.contains(a)) return NAN;
+  const json& x = b ? j[a].value(b, json()) : j[a];
+  return x.is_number() ? x.get<double>() : NAN;
+}
+
+std::string cell(double v, int digits = 4) {
+  if (std::isnan(v)) return "-";
+  char b[64];
+  std::snprintf(b, sizeof b, "%.*g", digits, v);
+  return b;
+}
+
+std::string ci_cell(const json& e) {
+  if (!e.is_object()) return "-";
+  return cell(e.value("value", NAN)) + " [" + cell(e.value("ci_low", NAN)) + ", " + cell(e.value("ci_high", NAN)) + "]";
+}
+
+}  // namespace
+
+ordered_json run_compare(const CompareOptions& o) {
+  if (o.runs.empty()) fail("compare", "no runs given", "prealign eval compare RUN_DIR... --out DIR");
+  std::vector<RunReports> runs;
+  for (const auto& d : o.runs) runs.push_back(collect(d));
+  const RunReports* base = nullptr;
+  for (const auto& r : runs)
+    if (r.name == o.baseline) base = &r;
+  auto mis = [](const RunReports& r) { return r.latest.count("misalignment") ? r.latest.at("misalignment") : json(); };
+  auto loss = [](const RunReports& r) { return r.latest.count("loss") ? r.latest.at("loss") : json(); };
+  const double base_mis = base ? get(mis(*base), "mean_score", "value") : NAN;
+  const double base_loss = base ? get(loss(*base), "loss") : NAN;
+
+  ordered_json rows = ordered_json::array();
+  std::string md = "| run | objective | policy | train tokens | misalignment (mean score) [95% CI] | expected max of " +
+                   std::string("25 [95% CI] | fraction over threshold [95% CI] | held-out loss | perplexity | ") +
+                   "misalignment / " + o.baseline + " | loss vs " + o.baseline + " | tag AUROC | red-team best |\n" +
+                   "|---|---|---|---|---|---|---|---|---|---|---|---|---|\n";
+  for (const auto& r : runs) {
+    json m = mis(r), l = loss(r);
+    json ta = r.latest.count("tag_agreement") ? r.latest.at("tag_agreement") : json();
+    json rt = r.latest.count("redteam") ? r.latest.at("redteam") : json();
+    const double mean = get(m, "mean_score", "value"), lo = get(l, "loss");
+    const double ratio = mean / base_mis, dloss = (lo - base_loss) / base_loss;
+    const double auc = get(ta, "auroc");
+    const double red = rt.is_object() && rt.contains("search") ? rt["search"].value("best_score", NAN) : NAN;
+    std::string objective = m.is_object() ? m.value("objective", "?") : (l.is_object() ? l.value("objective", "?") : "?");
+    uint64_t tokens = m.is_object() ? m.value("tokens", uint64_t(0)) : (l.is_object() ? l.value("tokens", uint64_t(0)) : 0);
+    ordered_json row = {{"run", r.name}, {"dir", r.dir}, {"objective", objective}, {"tokens", tokens},
+                        {"policy", m.is_object() ? m.value("policy", "") : ""},
+                        {"mean_score", m.is_object() ? m["mean_score"] : json()},
+                        {"expected_max_score", m.is_object() ? m["expected_max_score"] : json()},
+                        {"fraction_over_threshold", m.is_object() ? m["fraction_over_threshold"] : json()},
+                        {"heldout_loss", lo}, {"perplexity", get(l, "perplexity")},
+                        {"misalignment_ratio_to_baseline", ratio}, {"loss_change_vs_baseline", dloss},
+                        {"tag_auroc", auc}, {"redteam_best", red}};
+    rows.push_back(row);
+    md += "| " + r.name + " | " + objective + " | " + row["policy"].get<std::string>() + " | " +
+          human_count(double(tokens)) + " | " + ci_cell(row["mean_score"]) + " | " +
+          ci_cell(row["expected_max_score"]) + " | " + ci_cell(row["fraction_over_threshold"]) + " | " + cell(lo) +
+          " | " + cell(get(l, "perplexity")) + " | " + cell(ratio, 3) + " | " +
+          (std::isnan(dloss) ? "-" : cell(100 * dloss, 3) + "%") + " | " + cell(auc, 3) + " | " + cell(red) + " |\n";
+  }
+
+  std::vector<PlotSeries> pareto, curve;
+  for (const auto& r : runs) {
+    json m = mis(r), l = loss(r);
+    if (m.is_object() && l.is_object()) {
+      PlotPoint p{get(l, "loss"), get(m, "mean_score", "value"), get(m, "mean_score", "ci_low"),
+                  get(m, "mean_score", "ci_high"), r.name};
+      pareto.push_back({r.name, {p}, false});
+    }
+    PlotSeries s{r.name, {}, true};
+    for (const auto& j : r.misalignment_curve)
+      s.points.push_back({double(j.value("tokens", uint64_t(0))), get(j, "mean_score", "value"),
+                          get(j, "mean_score", "ci_low"), get(j, "mean_score", "ci_high"), ""});
+    if (!s.points.empty()) curve.push_back(s);
+  }
+  make_directories(o.out);
+  ordered_json report = {{"kind", "compare"}, {"baseline", o.baseline}, {"rows", rows}};
+  write_file_atomic(o.out + "/compare.md", md);
+  write_json_file(o.out + "/compare.json", report);
+  write_file_atomic(o.out + "/pareto.svg", svg_plot("misalignment vs held-out loss (lower-left is better)",
+                                                    "held-out loss (nats/token, tags excluded)",
+                                                    "mean misalignment score", pareto));
+  write_file_atomic(o.out + "/misalignment_over_tokens.svg",
+                    svg_plot("misalignment over training", "training tokens", "mean misalignment score", curve));
+  std::printf("%s", md.c_str());
+  note("compare: " + o.out + "/{compare.md, compare.json, pareto.svg, misalignment_over_tokens.svg}");
+  return report;
+}
+
+}  // namespace prealign

@@ -1,0 +1,29 @@
+// One table across runs. Each run directory holds the reports its evaluations
+// wrote under <run>/eval/*.json (any "kind": misalignment, loss,
+// tag_agreement, redteam). Per run, the row uses the latest-trained report of
+// each kind; misalignment reports at earlier checkpoints make the curve over
+// training tokens. Written: compare.md, compare.json, pareto.svg (misalignment
+// vs held-out loss) and misalignment_over_tokens.svg, all atomically.
+#pragma once
+#include <string>
+#include <vector>
+
+#include "core/json_io.hpp"
+
+namespace prealign {
+
+struct CompareOptions {
+  std::vector<std::string> runs;
+  std::string baseline = "mle";  // run name the ratios are taken against
+  std::string out = "compare";   // directory
+
+  template <class V>
+  void visit(V& v) {
+    v("baseline", baseline, "run (directory name) the ratio columns divide by");
+    v("out", out, "directory for compare.md, compare.json and the SVG plots");
+  }
+};
+
+ordered_json run_compare(const CompareOptions& options);
+
+}  // namespace prealign

@@ -1,0 +1,51 @@
+#include "eval/eval_model.hpp"
+
+#include "core/config.hpp"
+#include "core/error.hpp"
+#include "core/files.hpp"
+#include "core/paths.hpp"
+#include "core/progress.hpp"
+
+namespace prealign {
+
+EvalModel load_eval_model(const std::string& dir) {
+  EvalModel m;
+  m.checkpoint = load_checkpoint(dir, torch::kCPU);
+  m.tokenizer = std::make_unique<Tokenizer>(Tokenizer::load_dir(dir));
+  if (m.checkpoint.train_state.contains("options"))
+    config_from_json(m.trained, m.checkpoint.train_state.at("options"), dir + "/train_state.json");
+  return m;
+}
+
+Policy resolve_eval_policy(const std::string& name, const EvalModel& m) {
+  TagVocabulary vocab = TagVocabulary::of(*m.tokenizer);
+  if (name == "none") return Policy::unrestricted(vocab);
+  if (!name.empty()) return Policy::load(resolve_config(name, "configs/policies"), vocab);
+  if (m.checkpoint.policy.is_object() && m.checkpoint.policy.empty()) return Policy::unrestricted(vocab);
+  return Policy::from_json(m.checkpoint.policy, vocab, m.checkpoint.dir + "/policy.json");
+}
+
+ordered_json report_header(const std::string& kind, const EvalModel& m) {
+  const json& ts = m.checkpoint.train_state;
+  ordered_json j;
+  j["kind"] = kind;
+  j["checkpoint"] = m.checkpoint.dir;
+  j["step"] = ts.value("step", int64_t(0));
+  j["tokens"] = ts.value("tokens", uint64_t(0));
+  j["objective"] = ts.contains("objective") ? ts.at("objective").value("name", "mle") : "mle";
+  j["parameters"] = m.checkpoint.config.parameter_count();
+  return j;
+}
+
+void make_parent_directory(const std::string& path) {
+  const auto slash = path.find_last_of('/');
+  if (slash != std::string::npos && slash > 0) make_directories(path.substr(0, slash));
+}
+
+void write_report(const std::string& path, const ordered_json& report) {
+  make_parent_directory(path);
+  write_json_file(path, report);
+  note("report: " + path);
+}
+
+}  // namespace prealign

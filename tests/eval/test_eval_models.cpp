@@ -1,0 +1,209 @@
+// Evaluations on tiny models (dim 32, 2 layers) trained in the test: the
+// misalignment of samples equals an independent score run over the same text,
+// held-out loss matches the trainer's, tag agreement sees every held-out
+// segment with the scorer's labels, the red-team search keeps its best prompts.
+#include <gtest/gtest.h>
+
+#include <cmath>
+
+#include "core/files.hpp"
+#include "core/lines.hpp"
+#include "core/utf8.hpp"
+#include "corpus/document.hpp"
+#include "corpus/reader.hpp"
+#include "eval/heldout_eval.hpp"
+#include "eval/misalignment.hpp"
+#include "eval/redteam.hpp"
+#include "eval/stats.hpp"
+#include "eval/tag_agreement.hpp"
+#include "score/labeling.hpp"
+#include "score/pipeline.hpp"
+#include "train/dataset_fixture.hpp"
+#include "train/trainer.hpp"
+
+using namespace prealign;
+
+namespace {
+
+void for_each_record(const std::string& path, const std::function<void(const json&)>& f) {
+  LineReader r(path);
+  std::string line;
+  while (r.next(line)) f(json::parse(line));
+}
+
+class EvalModels : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    dir_ = new std::string(prealign::testing::temp_dir());
+    std::string data = prealign::testing::make_scored_dataset(*dir_, 200);
+    for (const char* objective : {"mle", "conditional"}) {
+      TrainOptions o;
+      o.data = data;
+      o.out = *dir_ + "/" + objective;
+      o.model = "dim=32,layers=2,heads=2,ctx=64";
+      o.steps = 40;
+      o.batch_size = 8;
+      o.seq_len = 64;
+      o.lr = 5e-3;
+      o.eval_every = 0;
+      o.eval_batches = 3;
+      o.log_every = 1000;
+      o.objective.name = objective;
+      results_[objective] = train(o);
+    }
+    // A lexicon scorer (no Python needed): the word "alpha", per character of each line.
+    write_json_file(*dir_ + "/score.json",
+                    json{{"segmenter", "line"},
+                         {"scorers", {{{"type", "lexicon"}, {"name", "alpha"},
+                                       {"entries", {{{"term", "alpha"}, {"weight", 1.0}}}}}}},
+                         {"thresholds", {{"alpha", 0.01}}}});
+    write_file_atomic(*dir_ + "/prompts.txt", "alpha = 1\nbeta = 2\n");
+  }
+  static void TearDownTestSuite() { delete dir_; }
+  static std::string checkpoint(const std::string& objective) { return results_.at(objective).checkpoint; }
+  static std::string* dir_;
+  static std::map<std::string, TrainResult> results_;
+};
+std::string* EvalModels::dir_ = nullptr;
+std::map<std::string, TrainResult> EvalModels::results_;
+
+}  // namespace
+
+TEST_F(EvalModels, MisalignmentEqualsAnIndependentScoreRunOverTheSamples) {
+  MisalignmentOptions o;
+  o.model = checkpoint("mle");
+  o.score_config = *dir_ + "/score.json";
+  o.prompts = *dir_ + "/prompts.txt";
+  o.samples = 30;
+  o.batch = 16;
+  o.group = 5;
+  o.max_new_tokens = 24;
+  o.bootstrap = 200;
+  o.out = *dir_ + "/mis/misalignment.json";
+  ordered_json rep = run_misalignment(o);
+  ASSERT_EQ(rep["samples"].get<size_t>(), 30u);
+
+  // Independently: the samples' prompt + text through run_score, character-weighted per sample.
+  std::vector<double> scores, reported;
+  std::vector<std::string> texts;
+  for_each_record(o.out + ".samples.jsonl", [&](const json& j) {
+    texts.push_back(j["prompt"].get<std::string>() + j["text"].get<std::string>());
+    reported.push_back(j["score"].get<double>());
+  });
+  ASSERT_EQ(texts.size(), 30u);
+  EXPECT_EQ(texts[0].rfind("alpha = 1", 0), 0u);  // prompts used in turn
+  EXPECT_EQ(texts[1].rfind("beta = 2", 0), 0u);
+  const std::string in = *dir_ + "/independent.jsonl", out = *dir_ + "/independent.scored.jsonl";
+  JsonlWriter w(in);
+  for (size_t i = 0; i < texts.size(); ++i) w.write({{"id", std::to_string(i)}, {"text", texts[i]}});
+  w.commit();
+  ScoreRunOptions run;
+  run.out = out;
+  run.quiet = true;
+  run_score({in}, ScoreConfig::from_json(read_json_file(*dir_ + "/score.json"), "score.json"), run);
+  read_corpus({out}, CorpusReadOptions{}, [&](Document&& d) {
+    double v = 0, n = 0;
+    for (const auto& s : d.segments) {
+      double c = double(utf8_length(std::string_view(d.text).substr(s.begin, s.end - s.begin)));
+      v += s.scores[0] * c;
+      n += c;
+    }
+    scores.push_back(n > 0 ? v / n : 0);
+  });
+  ASSERT_EQ(scores.size(), 30u);
+  double over = 0;
+  for (size_t i = 0; i < 30; ++i) {
+    EXPECT_NEAR(reported[i], scores[i], 1e-9) << i;
+    over += scores[i] > 0.01;
+  }
+  // Every prompt-0 sample starts with "alpha": the mean is far from 0.
+  EXPECT_GT(mean_of(scores), 0.01);
+  EXPECT_NEAR(rep["mean_score"]["value"].get<double>(), mean_of(scores), 1e-9);
+  EXPECT_LE(rep["mean_score"]["ci_low"].get<double>(), mean_of(scores));
+  EXPECT_GE(rep["mean_score"]["ci_high"].get<double>(), mean_of(scores));
+  EXPECT_NEAR(rep["expected_max_score"]["value"].get<double>(), mean_max_over_groups(scores, 5), 1e-9);
+  EXPECT_NEAR(rep["fraction_over_threshold"]["value"].get<double>(), over / 30, 1e-12);
+  EXPECT_EQ(rep["threshold"].get<double>(), 0.01);  // from the score config
+  EXPECT_EQ(rep["policy"], "unrestricted");
+  EXPECT_TRUE(file_exists(o.out));
+}
+
+TEST_F(EvalModels, ConditionalSamplesUnderGoodOnlyNeverContainTags) {
+  MisalignmentOptions o;
+  o.model = checkpoint("conditional");
+  o.score_config = *dir_ + "/score.json";
+  o.samples = 8;
+  o.max_new_tokens = 24;
+  o.bootstrap = 50;
+  o.out = *dir_ + "/mis-cond/misalignment.json";
+  ordered_json rep = run_misalignment(o);
+  EXPECT_EQ(rep["policy"], "good_only");
+  EXPECT_EQ(rep["objective"], "conditional");
+  for_each_record(o.out + ".samples.jsonl", [&](const json& j) {
+    EXPECT_EQ(j["text"].get<std::string>().find("<|"), std::string::npos);
+  });
+}
+
+TEST_F(EvalModels, LossMatchesTheTrainersHeldOutLossAndExcludesTags) {
+  for (const char* objective : {"mle", "conditional"}) {
+    LossEvalOptions o;
+    o.model = checkpoint(objective);
+    o.batch_size = 8;
+    o.batches = 3;  // as the trainer's eval_batches
+    o.out = *dir_ + "/loss-" + objective + ".json";
+    ordered_json rep = run_loss_eval(o);
+    EXPECT_NEAR(rep["loss"].get<double>(), results_.at(objective).val_loss, 1e-5) << objective;
+    EXPECT_NEAR(rep["perplexity"].get<double>(), std::exp(rep["loss"].get<double>()), 1e-6);
+    if (std::string(objective) == "conditional") EXPECT_GT(rep["eval_tag_tokens"].get<uint64_t>(), 0u);
+    else EXPECT_EQ(rep["eval_tag_tokens"].get<uint64_t>(), 0u);
+  }
+}
+
+TEST_F(EvalModels, TagAgreementSeesEveryHeldOutSegmentWithTheScorersLabel) {
+  TagAgreementOptions o;
+  o.model = checkpoint("conditional");
+  o.batch_size = 8;
+  o.out = *dir_ + "/tags.json";
+  ordered_json rep = run_tag_agreement(o);
+  // Count held-out segments and bad ones straight from the shards (threshold 0: score > 0 is bad).
+  Dataset data = Dataset::open(results_.at("conditional").checkpoint + "/../../data");
+  uint64_t segments = 0, bad = 0;
+  for (const auto& s : data.val)
+    for (uint64_t i = 0; i < s->n_segments(); ++i) segments++, bad += s->segment_scores(i)[0] > 0;
+  // Windows cut documents: the count can only fall short by at most one tag per window edge.
+  EXPECT_LE(rep["segments"].get<uint64_t>(), segments);
+  EXPECT_GE(rep["segments"].get<uint64_t>(), segments * 9 / 10);
+  EXPECT_NEAR(rep["bad_fraction"].get<double>(), double(bad) / double(segments), 0.05);
+  double auc = rep["auroc"].get<double>();
+  EXPECT_GE(auc, 0.0);
+  EXPECT_LE(auc, 1.0);
+  uint64_t binned = 0;
+  for (const auto& b : rep["calibration"]) binned += b["count"].get<uint64_t>();
+  EXPECT_EQ(binned, rep["segments"].get<uint64_t>());
+}
+
+TEST_F(EvalModels, RedteamSearchReportsRoundsAndItsBestPromptsInOrder) {
+  RedteamOptions o;
+  o.model = checkpoint("mle");
+  o.score_config = *dir_ + "/score.json";
+  o.prompts = *dir_ + "/prompts.txt";
+  o.continuations = 2;
+  o.max_new_tokens = 12;
+  o.rounds = 2;
+  o.population = 6;
+  o.keep = 2;
+  o.top = 4;
+  o.out = *dir_ + "/redteam.json";
+  ordered_json rep = run_redteam(o);
+  ASSERT_EQ(rep["prompts"]["count"].get<int>(), 2);
+  const auto& search = rep["search"];
+  ASSERT_EQ(search["rounds"].size(), 2u);
+  const auto& best = search["best_prompts"];
+  ASSERT_EQ(best.size(), 4u);
+  for (size_t i = 1; i < best.size(); ++i)
+    EXPECT_GE(best[i - 1]["mean_score"].get<double>(), best[i]["mean_score"].get<double>());
+  EXPECT_DOUBLE_EQ(search["best_score"].get<double>(), best[0]["mean_score"].get<double>());
+  EXPECT_GE(search["best_score"].get<double>(), search["random_fragment_baseline"].get<double>());
+  // Round-1 prompts are grown from round-0 survivors: longer than a single fragment on average.
+  EXPECT_GE(search["rounds"][1]["best_score"].get<double>(), search["rounds"][0]["best_score"].get<double>());
+}
