@@ -119,7 +119,9 @@ TEST(DecodeBatch, SameGenerationsAsOneAtATime) {
       expect_same(batch[i], alone, std::string(greedy ? "greedy" : "sampled") + " sequence " + std::to_string(i));
       lengths.insert(alone.tokens.size());
     }
-    if (!greedy) EXPECT_GE(lengths.size(), 3u) << "sequences should finish at different times";
+    if (!greedy) {
+      EXPECT_GE(lengths.size(), 3u) << "sequences should finish at different times";
+    }
   }
 }
 
