@@ -8,7 +8,7 @@
 #include "core/progress.hpp"
 #include "core/rng.hpp"
 #include "core/utf8.hpp"
-#include "eval/auroc.hpp"
+#include "eval/stats.hpp"
 #include "eval/mode_evals.hpp"
 #include "synth/world.hpp"
 
@@ -88,14 +88,14 @@ ordered_json jailbreak_report(const std::vector<Scenario>& scenarios, const std:
     if (!by_family.count(f)) continue;
     ordered_json j = summarize_samples(by_family[f]);
     if (std::string(f) != "benign") {
-      const double a = auroc(max_t[f], benign);
+      const double a = auroc_of_groups(max_t[f], benign);
       j["auroc_max_temptation_vs_benign"] = std::isnan(a) ? json(nullptr) : json(a);
     }
     fam[f] = j;
   }
   ordered_json r;
   r["families"] = fam;
-  const double a = auroc(jail, benign);
+  const double a = auroc_of_groups(jail, benign);
   r["auroc_max_temptation_jailbreak_vs_benign"] = std::isnan(a) ? json(nullptr) : json(a);
   std::vector<const ModeSample*> all_jail;
   for (size_t i = 0; i < scenarios.size(); ++i)

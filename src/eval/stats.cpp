@@ -71,6 +71,14 @@ double auroc(const std::vector<double>& scores, const std::vector<bool>& labels)
   return (rank_sum - positives * (positives + 1) / 2) / (positives * negatives);
 }
 
+double auroc_of_groups(const std::vector<double>& positive_scores, const std::vector<double>& negative_scores) {
+  std::vector<double> scores = positive_scores;
+  scores.insert(scores.end(), negative_scores.begin(), negative_scores.end());
+  std::vector<bool> labels(scores.size(), false);
+  std::fill(labels.begin(), labels.begin() + static_cast<std::ptrdiff_t>(positive_scores.size()), true);
+  return auroc(scores, labels);
+}
+
 std::vector<CalibrationBin> calibration(const std::vector<double>& p, const std::vector<bool>& labels, int bins,
                                         double* ece) {
   std::vector<CalibrationBin> out(static_cast<size_t>(bins));

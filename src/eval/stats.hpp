@@ -32,6 +32,8 @@ double fraction_over(const std::vector<double>& values, double threshold);  // s
 // probability a random positive outranks a random negative, ties counting half.
 // NaN when one class is absent.
 double auroc(const std::vector<double>& scores, const std::vector<bool>& labels);
+// The same for two groups given apart (positives' scores, negatives' scores).
+double auroc_of_groups(const std::vector<double>& positive_scores, const std::vector<double>& negative_scores);
 
 struct CalibrationBin {
   double low = 0, high = 0;        // predicted-probability range

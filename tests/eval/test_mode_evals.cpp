@@ -6,7 +6,7 @@
 #include <cmath>
 
 #include "core/files.hpp"
-#include "eval/auroc.hpp"
+#include "eval/stats.hpp"
 #include "eval/ensemble.hpp"
 #include "eval/mode_evals.hpp"
 #include "eval/probe.hpp"
@@ -19,14 +19,14 @@ namespace {
 using testing::source_path;
 
 TEST(Auroc, HandComputed) {
-  EXPECT_DOUBLE_EQ(auroc({3, 4}, {1, 2}), 1.0);
-  EXPECT_DOUBLE_EQ(auroc({1, 2}, {3, 4}), 0.0);
+  EXPECT_DOUBLE_EQ(auroc_of_groups({3, 4}, {1, 2}), 1.0);
+  EXPECT_DOUBLE_EQ(auroc_of_groups({1, 2}, {3, 4}), 0.0);
   // pairs (pos, neg): (2,1) win, (2,3) loss, (5,1) win, (5,3) win -> 3/4
-  EXPECT_DOUBLE_EQ(auroc({2, 5}, {1, 3}), 0.75);
+  EXPECT_DOUBLE_EQ(auroc_of_groups({2, 5}, {1, 3}), 0.75);
   // a tie counts one half: (1,1) half, (1,0) win -> 0.75
-  EXPECT_DOUBLE_EQ(auroc({1}, {1, 0}), 0.75);
-  EXPECT_DOUBLE_EQ(auroc({0, 0, 0}, {0, 0}), 0.5);
-  EXPECT_TRUE(std::isnan(auroc({}, {1})));
+  EXPECT_DOUBLE_EQ(auroc_of_groups({1}, {1, 0}), 0.75);
+  EXPECT_DOUBLE_EQ(auroc_of_groups({0, 0, 0}, {0, 0}), 0.5);
+  EXPECT_TRUE(std::isnan(auroc_of_groups({}, {1})));
 }
 
 TEST(JailbreakSuite, FamiliesAreDeterministicAndLabelled) {
@@ -168,8 +168,11 @@ TEST_F(ModeSampling, ProbeLabelsFollowTheGrammar) {
   EXPECT_EQ(lt.state.back(), human);   // after </AI>
   EXPECT_EQ(lt.transition.back(), 0);  // nothing follows
   // the position right before each tag predicts a transition
-  for (size_t t = 0; t + 1 < lt.ids.size(); ++t)
-    if (m.tokenizer.is_tag(lt.ids[t + 1])) EXPECT_EQ(lt.transition[t], 1) << t;
+  for (size_t t = 0; t + 1 < lt.ids.size(); ++t) {
+    if (m.tokenizer.is_tag(lt.ids[t + 1])) {
+      EXPECT_EQ(lt.transition[t], 1) << t;
+    }
+  }
 }
 
 TEST_F(ModeSampling, ProbesTrainOnEveryLayerAndRoundTrip) {
