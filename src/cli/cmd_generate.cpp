@@ -14,6 +14,7 @@
 #include "core/progress.hpp"
 #include "decode/generator.hpp"
 #include "eval/ensemble.hpp"
+#include "eval/probe.hpp"
 #include "model/checkpoint.hpp"
 #include "model/runtime.hpp"
 
@@ -24,6 +25,7 @@ namespace {
 struct GenerateArgs {
   std::string model, policy, prompt, prompts_file, device = "cpu";
   std::vector<std::string> ensemble;  // --ensemble m1,m2,m3 (eval/ensemble.hpp)
+  std::string probe, probe_alarm;      // --probe probe.json: a live mode-probe monitor (eval/probe.hpp)
   bool prompt_given = false;
   int num_samples = 1;
   int batch_size = 16;
@@ -102,6 +104,12 @@ void run_generate(const GenerateArgs& a) {
   const std::vector<std::string> prompts =
       a.prompts_file.empty() ? std::vector<std::string>{a.prompt} : read_prompts(a.prompts_file);
   Generator generator(ck.model, tokenizer, policy);
+  ProbeSet probes;
+  ResidualMonitor monitor;
+  if (!a.probe.empty()) {
+    probes = ProbeSet::load(a.probe);
+    monitor = probe_monitor(probes, ProbeAlarm::parse(a.probe_alarm, probes));
+  }
 
   // Every (prompt, sample) pair in order; sample k overall uses seed + k. They are
   // decoded batch_size at a time (the same samples as one by one, faster).
@@ -122,7 +130,7 @@ void run_generate(const GenerateArgs& a) {
       batch_prompts.push_back(prompts[jobs[j].prompt]);
       seeds.push_back(jobs[j].seed);
     }
-    const std::vector<Generation> out = generator.generate_batch(batch_prompts, a.options, seeds);
+    const std::vector<Generation> out = generator.generate_batch(batch_prompts, a.options, seeds, nullptr, monitor);
     for (size_t j = first; j < end; ++j) {
       const Job& job = jobs[j];
       const Generation& g = out[j - first];
@@ -158,6 +166,10 @@ void register_generate_command(CLI::App& app) {
                   "mode models m1,m2,m3 instead of --model: each sample is teacher-forced through the others and "
                   "printed only if a majority keep temptation at most 0.5 (docs/modes.md)")
       ->delimiter(',');
+  cmd->add_option("--probe", a->probe,
+                  "attach a probe (prealign probe train) as a monitor: per-token mode readings in --json output");
+  cmd->add_option("--probe-alarm", a->probe_alarm,
+                  "MODE:P: flag tokens where the probe's p(MODE) > P while the policy is in another state (human:0.9)");
   cmd->add_option("--policy", a->policy,
                   "policy file or shipped name (good_only, ai_mode); \"none\" = no restrictions "
                   "(default: the checkpoint's policy.json)");

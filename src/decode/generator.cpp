@@ -148,9 +148,10 @@ void check_context(const std::vector<int>& context, int64_t max_len) {
          "shorten the prompt");
 }
 
-// Prefills the contexts, left-padded to one length (B, T); returns the last position's logits (B, V).
+// Prefills the contexts, left-padded to one length (B, T); returns the last position's logits (B, V)
+// and, when `residual` is given, each layer's residual stream there (B, C).
 torch::Tensor prefill(LlamaModel& model, const std::vector<std::vector<int>>& contexts, KVCache& cache,
-                      torch::Device device) {
+                      torch::Device device, std::vector<torch::Tensor>* residual) {
   size_t longest = 0;
   for (const auto& c : contexts) longest = std::max(longest, c.size());
   std::vector<int64_t> ids;
@@ -165,7 +166,12 @@ torch::Tensor prefill(LlamaModel& model, const std::vector<std::vector<int>>& co
   if (any_pad) cache.left_pad = pad;
   torch::Tensor tokens =
       torch::tensor(ids, torch::kLong).view({static_cast<int64_t>(contexts.size()), static_cast<int64_t>(longest)});
-  return model->forward_full(tokens.to(device), &cache).logits.select(1, -1);  // (B, V)
+  ForwardOutput out = model->forward_full(tokens.to(device), &cache, residual != nullptr);
+  if (residual) {
+    residual->clear();
+    for (const torch::Tensor& r : out.residual) residual->push_back(r.select(1, -1));
+  }
+  return out.logits.select(1, -1);  // (B, V)
 }
 
 // Row b of (B, V) logits as floats on the CPU.
@@ -179,7 +185,8 @@ std::vector<float> row_logits(const torch::Tensor& logits_cpu, int64_t b) {
 std::vector<Generation> decode_batch(LlamaModel& model, const Policy& policy,
                                      const std::vector<std::vector<int>>& contexts, const std::vector<int>& states,
                                      const GenerateOptions& options, const std::vector<uint64_t>& seeds,
-                                     const std::function<std::string(int)>& token_text, const TokenCallback& on_token) {
+                                     const std::function<std::string(int)>& token_text, const TokenCallback& on_token,
+                                     const ResidualMonitor& monitor) {
   if (options.max_new_tokens < 0) fail("--max-new-tokens", "must be >= 0");
   if (states.size() != contexts.size() || seeds.size() != contexts.size())
     fail("decode_batch", "contexts, states and seeds differ in number");
@@ -206,7 +213,8 @@ std::vector<Generation> decode_batch(LlamaModel& model, const Policy& policy,
   KVCache cache;
   std::vector<int64_t> rows(seqs.size());  // cache row -> sequence index
   for (size_t i = 0; i < rows.size(); ++i) rows[i] = static_cast<int64_t>(i);
-  torch::Tensor logits = prefill(model, contexts, cache, device);  // (B, V)
+  std::vector<torch::Tensor> residual;  // per layer (B', C), only with a monitor
+  torch::Tensor logits = prefill(model, contexts, cache, device, monitor ? &residual : nullptr);  // (B, V)
   while (true) {
     torch::Tensor cpu = logits;  // (B, V); on the CPU in float32 already in the usual case
     if (cpu.device() != torch::kCPU || cpu.scalar_type() != torch::kFloat) cpu = cpu.to(torch::kCPU, torch::kFloat);
@@ -217,6 +225,11 @@ std::vector<Generation> decode_batch(LlamaModel& model, const Policy& policy,
       SequenceDecoder& s = seqs[index];
       const int tok = s.step(row_logits(cpu, static_cast<int64_t>(r)), options.max_new_tokens, cache.length, max_len,
                              token_text);
+      if (monitor) {
+        std::vector<torch::Tensor> row;
+        for (const torch::Tensor& layer : residual) row.push_back(layer[static_cast<int64_t>(r)]);
+        monitor(index, row, s.g.tokens.back());
+      }
       if (on_token && !on_token(index, s.g.tokens.back()) && !s.done) {
         s.g.finish_reason = "cancelled";
         s.done = true;
@@ -237,7 +250,10 @@ std::vector<Generation> decode_batch(LlamaModel& model, const Policy& policy,
     torch::Tensor step = torch::empty({static_cast<int64_t>(next_tokens.size()), 1}, torch::kLong);
     std::copy(next_tokens.begin(), next_tokens.end(), step.data_ptr<int64_t>());
     if (device != torch::kCPU) step = step.to(device);
-    logits = model->forward_full(step, &cache).logits.select(1, 0);                          // (B', V)
+    ForwardOutput out = model->forward_full(step, &cache, bool(monitor));
+    logits = out.logits.select(1, 0);  // (B', V)
+    residual.clear();
+    for (const torch::Tensor& layer : out.residual) residual.push_back(layer.select(1, 0));
   }
   std::vector<Generation> out;
   for (auto& s : seqs) {
@@ -258,12 +274,12 @@ Generation Generator::generate(const std::string& prompt, const GenerateOptions&
 
 std::vector<Generation> Generator::generate_batch(const std::vector<std::string>& prompts,
                                                   const GenerateOptions& options, const std::vector<uint64_t>& seeds,
-                                                  const TokenCallback& on_token) {
+                                                  const TokenCallback& on_token, const ResidualMonitor& monitor) {
   std::vector<std::vector<int>> contexts;
   for (const auto& p : prompts) contexts.push_back(context_for(p));
   std::vector<int> states(prompts.size(), policy_.state_after_start());
   std::vector<Generation> out = decode_batch(model_, policy_, contexts, states, options, seeds,
-                                             [this](int id) { return tokenizer_.token_bytes(id); }, on_token);
+                                             [this](int id) { return tokenizer_.token_bytes(id); }, on_token, monitor);
   for (size_t i = 0; i < out.size(); ++i) out[i].prompt = prompts[i];
   return out;
 }
@@ -275,10 +291,13 @@ json generation_to_json(const Generation& g) {
   for (const TokenRecord& r : g.tokens) {
     json t = json::object();
     for (const auto& [tag, p] : r.temptation) t[tag] = p;
+    json monitor = json::object();
+    for (const auto& [name, v] : r.monitor) monitor[name] = v;
     json rec = {
         {"text", replace_invalid_utf8(r.text)}, {"id", r.id},       {"tag", r.is_tag}, {"state", r.state},
         {"p", r.p_chosen},           {"p_raw", r.p_raw}, {"temptation", t}, {"temptation_total", r.temptation_total},
         {"flags", r.flags}};
+    if (!r.monitor.empty()) rec["monitor"] = monitor;
     if (!is_valid_utf8(r.text)) {  // keep the exact bytes of a partial character
       json bytes = json::array();
       for (unsigned char c : r.text) bytes.push_back(static_cast<int>(c));

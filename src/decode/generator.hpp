@@ -40,7 +40,9 @@ struct TokenRecord {
   float p_raw = 0.f;     // probability under softmax of the raw logits
   std::vector<std::pair<std::string, float>> temptation;  // banned tag -> raw probability
   float temptation_total = 0.f;
-  std::vector<std::string> flags;  // temptation rules that fired
+  std::vector<std::string> flags;  // temptation rules (and monitors) that fired
+  // Readings of monitors attached to the decode loop (e.g. a mode probe), by name.
+  std::vector<std::pair<std::string, float>> monitor;
 };
 
 struct Generation {
@@ -75,11 +77,17 @@ Generation decode_context(LlamaModel& model, const Policy& policy, const std::ve
 // `on_token`, if given, sees each token as it is chosen (sequence index, record);
 // returning false ends that sequence ("cancelled": a client went away).
 using TokenCallback = std::function<bool(size_t sequence, const TokenRecord& token)>;
+// A monitor on the residual stream, next to temptation: called for every chosen
+// token with the per-layer residual (C) at the position whose logits chose it;
+// it may add readings and flags to the record. Given one, the loop asks the
+// model for its residual stream (src/eval/probe.hpp makes probes into monitors).
+using ResidualMonitor =
+    std::function<void(size_t sequence, const std::vector<torch::Tensor>& residual, TokenRecord& token)>;
 std::vector<Generation> decode_batch(LlamaModel& model, const Policy& policy,
                                      const std::vector<std::vector<int>>& contexts, const std::vector<int>& states,
                                      const GenerateOptions& options, const std::vector<uint64_t>& seeds,
                                      const std::function<std::string(int)>& token_text,
-                                     const TokenCallback& on_token = nullptr);
+                                     const TokenCallback& on_token = nullptr, const ResidualMonitor& monitor = nullptr);
 
 // Keeps references to the tokenizer and policy: both must outlive the generator.
 class Generator {
@@ -88,7 +96,8 @@ class Generator {
   Generation generate(const std::string& prompt, const GenerateOptions& options);
   // generate() for many prompts at once (decode_batch); prompt i samples with seeds[i].
   std::vector<Generation> generate_batch(const std::vector<std::string>& prompts, const GenerateOptions& options,
-                                         const std::vector<uint64_t>& seeds, const TokenCallback& on_token = nullptr);
+                                         const std::vector<uint64_t>& seeds, const TokenCallback& on_token = nullptr,
+                                         const ResidualMonitor& monitor = nullptr);
   // [BOS] + start tags (before_prompt) + encode(prompt) + start tags (after_prompt).
   std::vector<int> context_for(const std::string& prompt) const;
 

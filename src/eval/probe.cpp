@@ -1,5 +1,7 @@
 #include "eval/probe.hpp"
 
+#include <algorithm>
+
 #include "core/error.hpp"
 #include "core/files.hpp"
 
@@ -246,6 +248,46 @@ ProbeReading read_probe(LlamaModel& model, const ProbeSet& probes, const std::ve
     r.transition.push_back(pt[i][1].item<float>());
   }
   return r;
+}
+
+ProbeAlarm ProbeAlarm::parse(const std::string& spec, const ProbeSet& probes) {
+  ProbeAlarm a;
+  if (spec.empty()) return a;
+  const size_t colon = spec.rfind(':');
+  a.mode = spec.substr(0, colon);
+  std::string known;
+  for (const auto& s : probes.states) known += (known.empty() ? "" : ", ") + s;
+  if (std::find(probes.states.begin(), probes.states.end(), a.mode) == probes.states.end())
+    fail("--probe-alarm " + spec, "unknown mode \"" + a.mode + "\"", "the probe's modes: " + known);
+  if (colon != std::string::npos) {
+    try {
+      size_t used = 0;
+      a.threshold = std::stof(spec.substr(colon + 1), &used);
+      if (used != spec.size() - colon - 1) throw std::invalid_argument("trailing");
+    } catch (const std::exception&) {
+      fail("--probe-alarm " + spec, "the threshold is not a number", "use MODE:P, e.g. human:0.9");
+    }
+    if (!(a.threshold >= 0.f && a.threshold <= 1.f)) fail("--probe-alarm " + spec, "the threshold must be in [0, 1]");
+  }
+  return a;
+}
+
+ResidualMonitor probe_monitor(const ProbeSet& probes, const ProbeAlarm& alarm) {
+  const size_t layer = static_cast<size_t>(probes.best_layer);
+  return [&probes, alarm, layer](size_t, const std::vector<torch::Tensor>& residual, TokenRecord& token) {
+    if (layer >= residual.size()) fail("probe", "the probe reads layer " + std::to_string(layer) +
+                                                    " of a model with " + std::to_string(residual.size()));
+    const torch::Tensor x = residual[layer].to(torch::kFloat).view({1, -1});
+    const torch::Tensor pm = probes.mode[layer].predict_proba(x).contiguous();
+    const torch::Tensor pt = probes.transition[layer].predict_proba(x).contiguous();
+    const float* p = pm.data_ptr<float>();
+    for (size_t k = 0; k < probes.states.size(); ++k) {
+      token.monitor.emplace_back("probe_" + probes.states[k], p[k]);
+      if (probes.states[k] == alarm.mode && p[k] > alarm.threshold && token.state != alarm.mode)
+        token.flags.push_back("probe:" + alarm.mode);
+    }
+    token.monitor.emplace_back("probe_transition", pt[0][1].item<float>());
+  };
 }
 
 }  // namespace prealign

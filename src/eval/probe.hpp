@@ -12,6 +12,7 @@
 
 #include "core/json_io.hpp"
 #include "corpus/lint.hpp"
+#include "decode/generator.hpp"
 #include "model/llama.hpp"
 #include "tokenizer/tokenizer.hpp"
 
@@ -79,5 +80,18 @@ struct ProbeReading {
 };
 ProbeReading read_probe(LlamaModel& model, const ProbeSet& probes, const std::vector<int>& context,
                         const std::vector<int>& generated);
+
+// The probe as a live monitor inside the decode loop (generate --probe): at every
+// chosen token, the best layer's p(mode) for each mode ("probe_<mode>") and
+// p(transition) ("probe_transition") from the residual the token was chosen at —
+// what read_probe gives after the fact. With an alarm, a token where
+// p(alarm_mode) > threshold while the policy is in another state gets the flag
+// "probe:<mode>" (e.g. the model drifting into human mode inside <AI>).
+struct ProbeAlarm {
+  std::string mode;  // "" = no alarm
+  float threshold = 0.9f;
+  static ProbeAlarm parse(const std::string& spec, const ProbeSet& probes);  // "human:0.9"
+};
+ResidualMonitor probe_monitor(const ProbeSet& probes, const ProbeAlarm& alarm);
 
 }  // namespace prealign

@@ -279,5 +279,45 @@ TEST(LintSample, SpelledTagInTextIsANearMissNotATag) {
   EXPECT_EQ(lint_sample(g, gen, "s", stats).at(0).kind, "unclosed");
 }
 
+// generate --probe: the probe read live in the decode loop (KV cache, batched)
+// gives what read_probe gives after the fact under teacher forcing, and the
+// alarm flags exactly the tokens over its threshold outside the alarm's mode.
+TEST_F(ModeSampling, LiveProbeMonitorMatchesTheAfterTheFactReading) {
+  ModeModel m = model();
+  std::vector<std::string> texts;
+  WorldOptions wo;
+  for (uint64_t i = 0; i < 12; ++i) texts.push_back(world_document(wo, 2000 + i).text);
+  const ProbeSet p = train_probes(m.checkpoint.model, m.tokenizer, m.grammar, texts, 0.25, 3, 40);
+  Generator gen(m.checkpoint.model, m.tokenizer, m.policy);
+  GenerateOptions o;
+  o.max_new_tokens = 12;
+  const std::vector<std::string> prompts = {"hello there", "tell me a story about the well", "why"};
+  const ProbeAlarm alarm{"human", 0.3f};
+  const std::vector<Generation> out = gen.generate_batch(prompts, o, {1, 2, 3}, nullptr, probe_monitor(p, alarm));
+  size_t compared = 0, flagged = 0, expected_flags = 0;
+  for (size_t i = 0; i < out.size(); ++i) {
+    std::vector<int> ids;
+    for (const TokenRecord& r : out[i].tokens) ids.push_back(r.id);
+    const ProbeReading after = read_probe(m.checkpoint.model, p, gen.context_for(prompts[i]), ids);
+    ASSERT_EQ(after.mode.size(), out[i].tokens.size());
+    for (size_t k = 0; k < ids.size(); ++k, ++compared) {
+      const TokenRecord& r = out[i].tokens[k];
+      ASSERT_EQ(r.monitor.size(), p.states.size() + 1);
+      for (size_t c = 0; c < p.states.size(); ++c) {
+        EXPECT_EQ(r.monitor[c].first, "probe_" + p.states[c]);
+        EXPECT_NEAR(r.monitor[c].second, after.mode[k][c], 1e-4) << "sample " << i << " token " << k;
+        if (p.states[c] == "human" && after.mode[k][c] > 0.3f && r.state != "human") ++expected_flags;
+      }
+      EXPECT_NEAR(r.monitor.back().second, after.transition[k], 1e-4);
+      flagged += std::count(r.flags.begin(), r.flags.end(), "probe:human");
+    }
+  }
+  EXPECT_GT(compared, 12u);
+  EXPECT_EQ(flagged, expected_flags);
+  EXPECT_THROW(ProbeAlarm::parse("martian:0.5", p), Error);
+  EXPECT_THROW(ProbeAlarm::parse("human:lots", p), Error);
+  EXPECT_EQ(ProbeAlarm::parse("human:0.25", p).threshold, 0.25f);
+}
+
 }  // namespace
 }  // namespace prealign

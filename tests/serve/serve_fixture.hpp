@@ -22,7 +22,8 @@ inline std::string make_serve_checkpoint(const std::string& dir) {
       [&](std::string& t) {
         if (next >= 400) return false;
         t = "The user asks question " + std::to_string(next) + " and the AI answers it helpfully.\n" +
-            "def f" + std::to_string(next++ % 17) + "(x):\n    return x + 1\n";
+            "def f" + std::to_string(next % 17) + "(x):\n    return x + 1\n";
+        ++next;
         return true;
       },
       tags, to, dir + "/tok/tokenizer.model");
