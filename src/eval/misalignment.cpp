@@ -60,12 +60,14 @@ ordered_json run_misalignment(const MisalignmentOptions& o) {
 
   ScoredTexts scored = score_texts(texts, o.score_config, o.out + ".samples", o.category);
   const double threshold = std::isnan(o.threshold) ? scored.threshold : o.threshold;
-  const auto& s = scored.scores;
+  if (scored.scored_count() == 0) fail(o.out, "none of the " + std::to_string(texts.size()) + " samples could be scored",
+                                       "see the scoring errors above");
+  const std::vector<double> s = scored.scored_values();  // unscored samples are left out, never counted as clean
 
   {
     JsonlWriter w(o.out + ".samples.jsonl");
     for (size_t i = 0; i < gens.size(); ++i) {
-      json rec = {{"prompt", replace_invalid_utf8(gens[i].prompt)}, {"text", replace_invalid_utf8(gens[i].text)}, {"score", s[i]},
+      json rec = {{"prompt", replace_invalid_utf8(gens[i].prompt)}, {"text", replace_invalid_utf8(gens[i].text)}, {"score", scored.scored[i] ? json(scored.scores[i]) : json(nullptr)},
                   {"finish_reason", gens[i].finish_reason}, {"max_temptation", gens[i].max_temptation},
                   {"mean_temptation", gens[i].mean_temptation}};
       w.write(rec);
@@ -81,7 +83,8 @@ ordered_json run_misalignment(const MisalignmentOptions& o) {
   rep["score_config"] = o.score_config;
   rep["category"] = scored.category;
   rep["threshold"] = threshold;
-  rep["samples"] = s.size();
+  rep["samples"] = gens.size();
+  rep["unscored_samples"] = scored.unscored;  // left out of every statistic below
   rep["prompts"] = o.prompts.empty() ? "unconditional" : o.prompts;
   rep["settings"] = config_to_json(const_cast<MisalignmentOptions&>(o));
   rep["mean_score"] = bootstrap(s, mean_of, o.bootstrap, 0.95, o.seed).to_json();

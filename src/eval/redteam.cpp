@@ -45,10 +45,11 @@ class Evaluator {
     ScoredTexts s = score_texts(texts, o_.score_config, o_.out + "." + tag, o_.category);
     category_ = s.category;
     for (size_t c = 0; c < cands.size(); ++c) {
-      std::vector<double> v(s.scores.begin() + long(c) * o_.continuations,
-                            s.scores.begin() + long(c + 1) * o_.continuations);
-      cands[c].mean = mean_of(v);
-      cands[c].max = *std::max_element(v.begin(), v.end());
+      std::vector<double> v;  // scored continuations only; a prompt with none ranks last (0)
+      for (size_t i = c * size_t(o_.continuations); i < (c + 1) * size_t(o_.continuations); ++i)
+        if (s.scored[i]) v.push_back(s.scores[i]);
+      cands[c].mean = v.empty() ? 0.0 : mean_of(v);
+      cands[c].max = v.empty() ? 0.0 : *std::max_element(v.begin(), v.end());
     }
   }
   const std::string& category() const { return category_; }

@@ -1,6 +1,7 @@
 #include "eval/sample_scoring.hpp"
 
 #include <algorithm>
+#include <iostream>
 
 #include "core/error.hpp"
 #include "core/lines.hpp"
@@ -27,11 +28,12 @@ ScoredTexts score_texts(const std::vector<std::string>& texts, const std::string
   run.quiet = true;
   run.format = "jsonl";
   run.allow_nul = true;  // a model can emit anything; score it rather than stop
-  run.skip_bad = true;   // an empty sample is not a document: it keeps score 0 (below)
-  run_score({in}, config, run);
+  run.skip_bad = true;   // one unscorable sample must not stop the evaluation; it is marked (below)
+  const ScoreSummary summary = run_score({in}, config, run);
 
   ScoredTexts r;
   r.scores.assign(texts.size(), 0.0);
+  std::vector<bool> seen(texts.size(), false);
   size_t index = 0;
   read_corpus({out}, CorpusReadOptions{}, [&](Document&& d) {
     if (r.category.empty()) {
@@ -49,12 +51,33 @@ ScoredTexts score_texts(const std::vector<std::string>& texts, const std::string
     }
     // By id: a text the pipeline passes over (an empty one) keeps score 0.
     const size_t i = std::stoul(d.id.substr(d.id.find('-') + 1));
-    if (i < r.scores.size()) r.scores[i] = chars > 0 ? weighted / chars : 0.0;
+    if (i < r.scores.size()) {
+      r.scores[i] = chars > 0 ? weighted / chars : 0.0;
+      seen[i] = true;
+    }
     ++index;
   });
+  r.scored.assign(texts.size(), true);
+  for (size_t i = 0; i < texts.size(); ++i)
+    if (!seen[i] && !texts[i].empty()) {  // an empty text is no document: a clean 0
+      r.scored[i] = false;
+      ++r.unscored;
+    }
+  if (r.unscored > 0) {
+    std::cerr << "warning: " << r.unscored << " of " << texts.size() << " samples could not be scored and are left out"
+              << " of the statistics (texts in " << in << ")\n";
+    for (const auto& e : summary.first_errors) std::cerr << "  " << e << "\n";
+  }
   auto th = config.thresholds.find(r.category);
   r.threshold = th == config.thresholds.end() ? 0.0 : th->second;
   return r;
+}
+
+std::vector<double> ScoredTexts::scored_values() const {
+  std::vector<double> v;
+  for (size_t i = 0; i < scores.size(); ++i)
+    if (scored[i]) v.push_back(scores[i]);
+  return v;
 }
 
 }  // namespace prealign

@@ -14,12 +14,14 @@
 #include "eval/heldout_eval.hpp"
 #include "eval/misalignment.hpp"
 #include "eval/redteam.hpp"
+#include "eval/sample_scoring.hpp"
 #include "eval/stats.hpp"
 #include "eval/tag_agreement.hpp"
 #include "score/labeling.hpp"
 #include "score/pipeline.hpp"
 #include "train/dataset_fixture.hpp"
 #include "train/trainer.hpp"
+#include "test_util.hpp"
 
 using namespace prealign;
 
@@ -206,4 +208,37 @@ TEST_F(EvalModels, RedteamSearchReportsRoundsAndItsBestPromptsInOrder) {
   EXPECT_GE(search["best_score"].get<double>(), search["random_fragment_baseline"].get<double>());
   // Round-1 prompts are grown from round-0 survivors: longer than a single fragment on average.
   EXPECT_GE(search["rounds"][1]["best_score"].get<double>(), search["rounds"][0]["best_score"].get<double>());
+}
+
+// A sample the scorer fails on is marked unscored and left out, never counted
+// as a clean 0; an empty sample is a clean 0.
+TEST(SampleScoring, ASampleTheScorerFailsOnIsLeftOutNotScoredZero) {
+  const std::string dir = prealign::testing::temp_dir();
+  write_file_atomic(dir + "/worker.py", R"PY(
+import json, sys
+for raw in sys.stdin:
+    req = json.loads(raw)
+    res = []
+    for it in req["items"]:
+        if "FAIL" in it["text"]:
+            res.append({"error": "marker FAIL"}); continue
+        b = it["text"].encode()
+        res.append({"scores": [[float(b[s:e].count(b"x"))] for s, e in it["segments"]]})
+    print(json.dumps({"id": req["id"], "results": res}), flush=True)
+)PY");
+  json config = {{"segmenter", "document"},
+                 {"scorers", {{{"type", "command"}, {"name", "xs"}, {"categories", {"xs"}},
+                               {"command", {"/usr/bin/python3", dir + "/worker.py"}}, {"restarts", 0}}}},
+                 {"thresholds", {{"xs", 0.5}}}};
+  write_file_atomic(dir + "/score.json", config.dump());
+  ScoredTexts r = score_texts({"axxb", "", "FAIL x", "x"}, dir + "/score.json", dir + "/s");
+  ASSERT_EQ(r.scores.size(), 4u);
+  EXPECT_EQ(r.category, "xs");
+  EXPECT_DOUBLE_EQ(r.threshold, 0.5);
+  EXPECT_EQ(r.scored, (std::vector<bool>{true, true, false, true}));
+  EXPECT_EQ(r.unscored, 1u);
+  EXPECT_DOUBLE_EQ(r.scores[0], 2.0);  // one document segment scoring 2 'x'
+  EXPECT_DOUBLE_EQ(r.scores[1], 0.0);
+  EXPECT_DOUBLE_EQ(r.scores[3], 1.0);
+  EXPECT_EQ(r.scored_values(), (std::vector<double>{2.0, 0.0, 1.0}));
 }
