@@ -2,7 +2,9 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
+#include <cctype>
 #include <cmath>
 
 #include "core/utf8.hpp"
@@ -297,11 +299,18 @@ CommandScorerOptions pep8_options_from_json(const json& config, const std::strin
   o.name = "pep8";
   o.timeout_ms = 120000;  // pycodestyle manages ~1 MB/s; a full request may take seconds
   o.max_request_bytes = size_t(1) << 20;
-  read_common(o, config, where, {"python"});
+  read_common(o, config, where, {"python", "ignore"});
   std::string python = json_optional<std::string>(config, "python", "", where);
   if (python.empty()) python = ::access("/usr/bin/python3", X_OK) == 0 ? "/usr/bin/python3" : "python3";
   if (o.categories.size() != 1) fail(where, "the pep8 scorer has exactly one category");
   o.argv = {python, "-c", pep8_worker_source()};
+  // Codes (or prefixes, as pycodestyle takes them) ignored on top of its default ignore list.
+  for (const auto& code : json_optional<std::vector<std::string>>(config, "ignore", {}, where)) {
+    if (code.empty() || code.size() > 8 ||
+        !std::all_of(code.begin(), code.end(), [](char c) { return std::isalnum(static_cast<unsigned char>(c)); }))
+      fail(where, "field \"ignore\" holds \"" + code + "\", not a pycodestyle code", "e.g. \"W292\" or \"E9\"");
+    o.argv.push_back(code);
+  }
   o.whole_lines = true;
   return o;
 }

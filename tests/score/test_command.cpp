@@ -270,3 +270,27 @@ TEST(Pep8Scorer, TextCutMidCharacterIsScoredLineByLine) {
   EXPECT_FLOAT_EQ(lines[0], 1.f / 4.f);
   EXPECT_GE(lines[1], 0.f);
 }
+
+// "ignore" adds codes to pycodestyle's default ignore list: a text cut at a
+// token limit (no final newline, inside a docstring) keeps its style violations
+// but loses the ones that only count the cut.
+TEST(Pep8Scorer, IgnoreDropsTheTruncationCodesAndKeepsTheStyleOnes) {
+  const std::string cut_line = "x=1\ny = 2";              // E225 on line 1, W292 on line 2
+  const std::string cut_docstring = "x=1\ny = \"\"\"abc\n";  // E225, E901 (EOF in multi-line string)
+  auto plain = make_scorer(json{{"type", "pep8"}}, "t");
+  auto ignoring = make_scorer(json{{"type", "pep8"}, {"ignore", {"W292", "E901", "E902"}}}, "t");
+  const std::vector<Span> two_lines = {{0, 4}, {4, cut_line.size()}};
+  auto a = plain->score(cut_line, two_lines), b = ignoring->score(cut_line, two_lines);
+  EXPECT_FLOAT_EQ(a.scores[0][0], 1.f / 4.f);
+  EXPECT_FLOAT_EQ(a.scores[1][0], 1.f / 5.f);  // W292
+  EXPECT_FLOAT_EQ(b.scores[0][0], 1.f / 4.f);
+  EXPECT_FLOAT_EQ(b.scores[1][0], 0.f);
+  const std::vector<Span> doc_lines = {{0, 4}, {4, cut_docstring.size()}};
+  auto c = plain->score(cut_docstring, doc_lines), d = ignoring->score(cut_docstring, doc_lines);
+  EXPECT_GT(c.scores[0][0] + c.scores[1][0], d.scores[0][0] + d.scores[1][0]);  // E901 counted only without ignore
+  EXPECT_FLOAT_EQ(d.scores[0][0], 1.f / 4.f);
+  EXPECT_FLOAT_EQ(d.scores[1][0], 0.f);
+  // A code that cannot be one is a config error naming the field.
+  EXPECT_THROW(make_scorer(json{{"type", "pep8"}, {"ignore", {"W2 92"}}}, "t"), Error);
+  EXPECT_THROW(make_scorer(json{{"type", "pep8"}, {"ignore", "W292"}}, "t"), Error);
+}
