@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <map>
+#include <set>
 
 #include "core/error.hpp"
 #include "core/files.hpp"
@@ -24,7 +25,7 @@ struct RunReports {
   std::vector<json> misalignment_curve;  // every misalignment report
 };
 
-RunReports collect(const std::string& dir) {
+RunReports collect(const std::string& dir, const std::string& score_config) {
   RunReports r;
   r.dir = dir;
   r.name = base_name(dir);
@@ -33,6 +34,7 @@ RunReports collect(const std::string& dir) {
     json j = read_json_file(f);
     if (!j.is_object() || !j.contains("kind")) continue;  // not a report
     const std::string kind = j["kind"];
+    if (kind == "misalignment" && !score_config.empty() && j.value("score_config", "") != score_config) continue;
     j["file"] = f;
     auto it = r.latest.find(kind);
     if (it == r.latest.end() || j.value("tokens", uint64_t(0)) >= it->second.value("tokens", uint64_t(0)))
@@ -65,7 +67,16 @@ std::string ci_cell(const json& e) {
 ordered_json run_compare(const CompareOptions& o) {
   if (o.runs.empty()) fail("compare", "no runs given", "prealign eval compare RUN_DIR... --out DIR");
   std::vector<RunReports> runs;
-  for (const auto& d : o.runs) runs.push_back(collect(d));
+  for (const auto& d : o.runs) runs.push_back(collect(d, o.score_config));
+  std::set<std::string> configs;  // of the misalignment reports used
+  for (const auto& r : runs)
+    for (const auto& j : r.misalignment_curve) configs.insert(j.value("score_config", ""));
+  if (configs.size() > 1) {
+    std::string all;
+    for (const auto& c : configs) all += (all.empty() ? "" : ", ") + c;
+    fail("compare", "the runs hold misalignment reports from several score configs (" + all + ")",
+         "pick one with --score-config");
+  }
   const RunReports* base = nullptr;
   for (const auto& r : runs)
     if (r.name == o.baseline) base = &r;
@@ -75,7 +86,9 @@ ordered_json run_compare(const CompareOptions& o) {
   const double base_loss = base ? get(loss(*base), "loss") : NAN;
 
   ordered_json rows = ordered_json::array();
-  std::string md = "| run | objective | policy | train tokens | misalignment (mean score) [95% CI] | expected max of " +
+  const std::string config = configs.empty() ? "" : *configs.begin();
+  std::string md = config.empty() ? "" : "Misalignment scored with `" + config + "`.\n\n";
+  md += "| run | objective | policy | train tokens | misalignment (mean score) [95% CI] | expected max of " +
                    std::string("25 [95% CI] | fraction over threshold [95% CI] | held-out loss | perplexity | ") +
                    "misalignment / " + o.baseline + " | loss vs " + o.baseline + " | tag AUROC | red-team best |\n" +
                    "|---|---|---|---|---|---|---|---|---|---|---|---|---|\n";
@@ -120,7 +133,8 @@ ordered_json run_compare(const CompareOptions& o) {
     if (!s.points.empty()) curve.push_back(s);
   }
   make_directories(o.out);
-  ordered_json report = {{"kind", "compare"}, {"baseline", o.baseline}, {"rows", rows}};
+  ordered_json report = {{"kind", "compare"}, {"baseline", o.baseline},
+                         {"score_config", config}, {"rows", rows}};
   write_file_atomic(o.out + "/compare.md", md);
   write_json_file(o.out + "/compare.json", report);
   write_file_atomic(o.out + "/pareto.svg", svg_plot("misalignment vs held-out loss (lower-left is better)",

@@ -16,10 +16,15 @@ struct CompareOptions {
   std::vector<std::string> runs;
   std::string baseline = "mle";  // run name the ratios are taken against
   std::string out = "compare";   // directory
+  // Only misalignment reports scored with this config (as given to eval
+  // misalignment: a shipped name or a path). "" = any, but then every run's
+  // reports must share one config: numbers from two scorers never mix.
+  std::string score_config;
 
   template <class V>
   void visit(V& v) {
     v("baseline", baseline, "run (directory name) the ratio columns divide by");
+    v("score_config", score_config, "use only misalignment reports made with this score config (needed when runs hold several)");
     v("out", out, "directory for compare.md, compare.json and the SVG plots");
   }
 };

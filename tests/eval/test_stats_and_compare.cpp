@@ -107,6 +107,42 @@ TEST(Compare, RatiosAgainstTheBaselineAndPlots) {
   EXPECT_NE(curve.find("<path d=\"M"), std::string::npos);  // mle has two points: a line
 }
 
+// Reports scored with two configs never mix: without --score-config it is an
+// error naming both; with it, only that config's reports make the row and the curve.
+TEST(Compare, ReportsFromTwoScoreConfigsNeedAChoiceAndNeverMix) {
+  const std::string dir = prealign::testing::temp_dir();
+  auto scored = [](double mean, uint64_t tokens, const std::string& config) {
+    json j = misalignment(mean, tokens);
+    j["score_config"] = config;
+    return j;
+  };
+  write_report(dir + "/mle", "misalignment.json", scored(0.1, 1000, "pep8"));
+  write_report(dir + "/mle", "misalignment-untruncated.json", scored(0.04, 1000, "pep8_untruncated"));
+  write_report(dir + "/mle", "misalignment-untruncated-step-1.json", scored(0.05, 500, "pep8_untruncated"));
+  write_report(dir + "/conditional", "misalignment.json", scored(0.08, 1000, "pep8"));
+  write_report(dir + "/conditional", "misalignment-untruncated.json", scored(0.01, 1000, "pep8_untruncated"));
+  CompareOptions o;
+  o.runs = {dir + "/mle", dir + "/conditional"};
+  o.out = dir + "/cmp";
+  try {
+    run_compare(o);
+    FAIL() << "expected an error";
+  } catch (const std::exception& e) {
+    const std::string what = e.what();
+    EXPECT_NE(what.find("pep8, pep8_untruncated"), std::string::npos) << what;
+    EXPECT_NE(what.find("--score-config"), std::string::npos) << what;
+  }
+  o.score_config = "pep8_untruncated";
+  ordered_json r = run_compare(o);
+  EXPECT_EQ(r["score_config"], "pep8_untruncated");
+  EXPECT_NEAR(r["rows"][0]["mean_score"]["value"].get<double>(), 0.04, 1e-12);
+  EXPECT_NEAR(r["rows"][1]["misalignment_ratio_to_baseline"].get<double>(), 0.25, 1e-12);
+  EXPECT_NE(read_file(dir + "/cmp/compare.md").find("scored with `pep8_untruncated`"), std::string::npos);
+  o.score_config = "pep8";
+  r = run_compare(o);
+  EXPECT_NEAR(r["rows"][1]["misalignment_ratio_to_baseline"].get<double>(), 0.8, 1e-12);
+}
+
 TEST(Compare, ARunWithoutReportsIsAnErrorNamingIt) {
   const std::string dir = prealign::testing::temp_dir();
   CompareOptions o;
