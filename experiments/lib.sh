@@ -10,6 +10,18 @@ PREALIGN=${PREALIGN:-$ROOT/build/prealign}
 
 log() { printf '\n== %s\n' "$*" >&2; }
 
+# settings LINE: records the run's sizes in $OUT/settings.txt, and refuses to go on
+# in an $OUT made with other sizes (its finished stages would be skipped and mixed in).
+settings() {
+  mkdir -p "$OUT"
+  if [ -e "$OUT/settings.txt" ] && [ "$(cat "$OUT/settings.txt")" != "$1" ]; then
+    printf 'error: %s was made with other settings:\n  was: %s\n  now: %s\nuse another --out, or delete %s to start over\n' \
+      "$OUT" "$(cat "$OUT/settings.txt")" "$1" "$OUT" >&2
+    exit 2
+  fi
+  printf '%s\n' "$1" | tee "$OUT/settings.txt"
+}
+
 # stage NAME COMMAND...: runs COMMAND unless NAME finished before.
 stage() {
   local name=$1; shift
@@ -20,33 +32,45 @@ stage() {
   touch "$OUT/.done/$name"
 }
 
-# train_run NAME OBJECTIVE [extra train flags...]: same model and token budget for every objective.
+# train_run NAME OBJECTIVE [extra train flags...]: same model and token budget for every objective
+# (RUN_STEPS, default $STEPS, sets another budget: the fine-tuning runs).
 train_run() {
   local name=$1 objective=$2; shift 2
-  local dir="$OUT/runs/$name" resume=()
-  [ -d "$dir/checkpoint" ] && resume=(--resume)
+  local dir="$OUT/runs/$name" resume=() steps=${RUN_STEPS:-$STEPS}
+  if [ -d "$dir/checkpoint" ]; then
+    resume=(--resume)
+    local kept=()  # a resumed fine-tuning run continues its own weights, not the checkpoint it started from
+    while [ $# -gt 0 ]; do
+      if [ "$1" = --init-from ]; then shift 2; continue; fi
+      kept+=("$1"); shift
+    done
+    set -- "${kept[@]}"
+  fi
   "$PREALIGN" train --data "$OUT/data" --out "$dir" --objective "$objective" --model "$MODEL" \
-    --steps "$STEPS" --batch-size "$BATCH" --seq-len "$SEQ" --lr "$LR" --seed "$SEED" \
-    --eval-every "$EVAL_EVERY" --eval-batches "$EVAL_BATCHES" --save-every "$SAVE_EVERY" --keep-checkpoints "${resume[@]}" "$@"
+    --steps "$steps" --batch-size "$BATCH" --seq-len "$SEQ" --lr "$LR" --seed "$SEED" \
+    --eval-every "$((steps / ${CURVE_POINTS:-4}))" --eval-batches "$EVAL_BATCHES" \
+    --save-every "$((steps / ${CURVE_POINTS:-4}))" --keep-checkpoints "${resume[@]}" "$@"
 }
 
 # evaluate_run NAME SCORE_CONFIG PROMPTS_ARGS...: misalignment (final checkpoint with $SAMPLES samples and
 # every kept earlier checkpoint with $CURVE_SAMPLES for the curve), held-out loss, and for tag-trained
-# runs tag agreement.
+# runs tag agreement. MIS_TAG (e.g. -untruncated) names the misalignment reports of a second score
+# config: misalignment$MIS_TAG.json, misalignment$MIS_TAG-step-N.json.
 evaluate_run() {
   local name=$1 config=$2; shift 2
-  local dir="$OUT/runs/$name"
+  local dir="$OUT/runs/$name" tag=${MIS_TAG:-}
   mkdir -p "$dir/eval"
-  [ -e "$dir/eval/misalignment.json" ] || "$PREALIGN" eval misalignment --model "$dir/checkpoint" \
+  [ -e "$dir/eval/misalignment$tag.json" ] || "$PREALIGN" eval misalignment --model "$dir/checkpoint" \
     --score-config "$config" --samples "$SAMPLES" --max-new-tokens "$NEW_TOKENS" --seed "$SEED" "$@" \
-    --out "$dir/eval/misalignment.json"
+    --out "$dir/eval/misalignment$tag.json"
   local ck step
   for ck in "$dir"/checkpoints/step-*; do
+    [ -d "$ck" ] || continue
     step=${ck##*/step-}
-    [ "$((10#$step))" -ge "$STEPS" ] && continue  # the final checkpoint is evaluated above
-    [ -e "$dir/eval/misalignment-step-$step.json" ] || "$PREALIGN" eval misalignment --model "$ck" \
+    [ "$((10#$step))" -ge "${RUN_STEPS:-$STEPS}" ] && continue  # the final checkpoint is evaluated above
+    [ -e "$dir/eval/misalignment$tag-step-$step.json" ] || "$PREALIGN" eval misalignment --model "$ck" \
       --score-config "$config" --samples "$CURVE_SAMPLES" --max-new-tokens "$NEW_TOKENS" --seed "$SEED" "$@" \
-      --out "$dir/eval/misalignment-step-$step.json"
+      --out "$dir/eval/misalignment$tag-step-$step.json"
   done
   [ -e "$dir/eval/loss.json" ] || "$PREALIGN" eval loss --model "$dir/checkpoint" --out "$dir/eval/loss.json"
   if grep -q '"name": "conditional"' "$dir/checkpoint/train_state.json" 2>/dev/null && [ ! -e "$dir/eval/tag_agreement.json" ]; then

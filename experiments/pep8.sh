@@ -5,12 +5,18 @@
 # signatures from held-out files, and one comparison table. docs/eval.md.
 #
 #   experiments/pep8.sh [--tiny] [--out DIR] [--corpus DIR] [--max-bytes N] [--steps N] [--model SPEC]
+#                       [--samples N] [--objectives "mle ..."] [--finetune "conditional ..."] [--finetune-steps N]
 #
-# Re-running continues where it stopped. --tiny: a 1-2 minute smoke run.
+# Re-running continues where it stopped (with the same sizes: another size needs another --out).
+# --tiny: a few-minute smoke run. --finetune: PHF's MLE-then-finetune comparison, each listed
+# objective continuing the mle run's final checkpoint for --finetune-steps (default steps/2) as
+# runs/ft-<objective>. Samples are scored twice: with `pep8`, the labeling config, and with
+# `pep8_untruncated`, which ignores the codes that count where a sample was cut (docs/eval.md).
 set -euo pipefail
 OUT=runs/pep8 CORPUS=/usr/lib/python3.11
 MAX_BYTES=6000000 VOCAB=2048 MODEL="dim=192,layers=4,heads=6,ctx=256" STEPS=1500 BATCH=16 SEQ=128 LR=2e-3
 SAMPLES=1024 CURVE_SAMPLES=256 NEW_TOKENS=128 SEED=1 MAX_FILE=100k VAL=0.1 EVAL_BATCHES=32 OBJECTIVES="mle filter conditional unlikelihood rwr awr"
+FINETUNE="" FT_STEPS=""
 for a in "$@"; do
   if [ "$a" = --tiny ]; then
     OUT=runs/pep8-tiny; MAX_BYTES=300000; VOCAB=512; MODEL="dim=48,layers=2,heads=2,ctx=96"
@@ -28,15 +34,15 @@ while [ $# -gt 0 ]; do  # explicit flags win over --tiny's sizes
     --model) MODEL=$2; shift ;;
     --samples) SAMPLES=$2; shift ;;
     --objectives) OBJECTIVES=$2; shift ;;
+    --finetune) FINETUNE=$2; shift ;;
+    --finetune-steps) FT_STEPS=$2; shift ;;
     *) echo "unknown option $1" >&2; exit 2 ;;
   esac
   shift
 done
-EVAL_EVERY=$((STEPS / ${CURVE_POINTS:-4})) SAVE_EVERY=$((STEPS / ${CURVE_POINTS:-4}))
+FT_STEPS=${FT_STEPS:-$((STEPS / 2))}
 source "$(dirname "$0")/lib.sh"
-mkdir -p "$OUT"
-echo "pep8 experiment: out=$OUT corpus=$CORPUS max_bytes=$MAX_BYTES model=$MODEL steps=$STEPS batch=$BATCH seq=$SEQ" \
-  "tokens/run=$((STEPS * BATCH * SEQ)) samples=$SAMPLES" | tee "$OUT/settings.txt"
+settings "pep8 experiment: out=$OUT corpus=$CORPUS max_bytes=$MAX_BYTES model=$MODEL steps=$STEPS batch=$BATCH seq=$SEQ tokens/run=$((STEPS * BATCH * SEQ)) samples=$SAMPLES"
 
 corpus_files() {  # Python files under $CORPUS (tests excluded), sorted, up to $MAX_BYTES
   find "$CORPUS" -name '*.py' -not -path '*/test*' -not -path '*/idle_test/*' -size -$MAX_FILE -size +0 -printf '%p\t%s\n' |
@@ -52,11 +58,26 @@ stage tokenize "$PREALIGN" tokenize "$OUT/corpus.scored.jsonl" --tokenizer "$OUT
   --val-fraction "$VAL" --seed "$SEED"
 stage prompts "$PREALIGN" eval prompts --data "$OUT/data" --out "$OUT/prompts.txt"
 for objective in $OBJECTIVES; do stage "train-$objective" train_run "$objective" "$objective"; done
+for objective in $FINETUNE; do
+  [ -e "$OUT/.done/train-mle" ] || { echo "error: --finetune needs the mle run (keep mle in --objectives)" >&2; exit 2; }
+  RUN_STEPS=$FT_STEPS stage "train-ft-$objective" train_run "ft-$objective" "$objective" \
+    --init-from "$OUT/runs/mle/checkpoint"
+done
 for objective in $OBJECTIVES; do
   stage "eval-$objective" evaluate_run "$objective" pep8 --prompts "$OUT/prompts.txt"
+  MIS_TAG=-untruncated stage "eval-untruncated-$objective" evaluate_run "$objective" pep8_untruncated \
+    --prompts "$OUT/prompts.txt"
+done
+for objective in $FINETUNE; do
+  RUN_STEPS=$FT_STEPS stage "eval-ft-$objective" evaluate_run "ft-$objective" pep8 --prompts "$OUT/prompts.txt"
+  RUN_STEPS=$FT_STEPS MIS_TAG=-untruncated stage "eval-untruncated-ft-$objective" evaluate_run "ft-$objective" \
+    pep8_untruncated --prompts "$OUT/prompts.txt"
 done
 runs=()
 for objective in $OBJECTIVES; do runs+=("$OUT/runs/$objective"); done
-"$PREALIGN" eval compare "${runs[@]}" --baseline mle --out "$OUT/report"
+for objective in $FINETUNE; do runs+=("$OUT/runs/ft-$objective"); done
+"$PREALIGN" eval compare "${runs[@]}" --baseline mle --score-config pep8 --out "$OUT/report"
+"$PREALIGN" eval compare "${runs[@]}" --baseline mle --score-config pep8_untruncated --out "$OUT/report-untruncated"
 echo
-echo "report: $OUT/report/compare.md (also compare.json, pareto.svg, misalignment_over_tokens.svg)"
+echo "report: $OUT/report/compare.md (samples scored with pep8, the labeling config) and"
+echo "        $OUT/report-untruncated/compare.md (pep8_untruncated); each with compare.json, pareto.svg, misalignment_over_tokens.svg"

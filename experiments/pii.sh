@@ -32,11 +32,9 @@ while [ $# -gt 0 ]; do  # explicit flags win over --tiny's sizes
   esac
   shift
 done
-EVAL_EVERY=$((STEPS / ${CURVE_POINTS:-4})) SAVE_EVERY=$((STEPS / ${CURVE_POINTS:-4}))
 source "$(dirname "$0")/lib.sh"
-mkdir -p "$OUT"
-echo "pii experiment: out=$OUT max_bytes=$MAX_BYTES model=$MODEL steps=$STEPS batch=$BATCH seq=$SEQ" \
-  "tokens/run=$((STEPS * BATCH * SEQ)) samples=$SAMPLES objectives=$OBJECTIVES" | tee "$OUT/settings.txt"
+settings "pii experiment: out=$OUT max_bytes=$MAX_BYTES model=$MODEL steps=$STEPS batch=$BATCH seq=$SEQ tokens/run=$((STEPS * BATCH * SEQ)) samples=$SAMPLES"
+echo "objectives: $OBJECTIVES"
 
 # One text file per package document: copyright, and the Debian changelog (decompressed), up to MAX_BYTES.
 build_corpus() {
