@@ -53,7 +53,7 @@ stage files corpus_files
 stage score "$PREALIGN" score --config pep8 --skip-bad --quiet --summary "$OUT/score-summary.json" \
   -o "$OUT/corpus.scored.jsonl" $(cat "$OUT/files.txt")
 stage tokenizer "$PREALIGN" tokenizer train "$OUT/corpus.scored.jsonl" --tagset "$ROOT/configs/tagsets/good_bad.json" \
-  --vocab-size "$VOCAB" -o "$OUT/tokenizer/tokenizer.model"
+  --vocab-size "$VOCAB" --exclude-val-fraction "$VAL" --split-seed "$SEED" -o "$OUT/tokenizer/tokenizer.model"
 stage tokenize "$PREALIGN" tokenize "$OUT/corpus.scored.jsonl" --tokenizer "$OUT/tokenizer" --out "$OUT/data" \
   --val-fraction "$VAL" --seed "$SEED"
 stage prompts "$PREALIGN" eval prompts --data "$OUT/data" --out "$OUT/prompts.txt"

@@ -56,7 +56,7 @@ stage corpus build_corpus
 stage score "$PREALIGN" score --config pii --skip-bad --quiet --summary "$OUT/score-summary.json" \
   -o "$OUT/corpus.scored.jsonl" "$OUT/corpus"
 stage tokenizer "$PREALIGN" tokenizer train "$OUT/corpus.scored.jsonl" --tagset "$ROOT/configs/tagsets/good_bad.json" \
-  --vocab-size "$VOCAB" -o "$OUT/tokenizer/tokenizer.model"
+  --vocab-size "$VOCAB" --exclude-val-fraction "$VAL" --split-seed "$SEED" -o "$OUT/tokenizer/tokenizer.model"
 stage tokenize "$PREALIGN" tokenize "$OUT/corpus.scored.jsonl" --tokenizer "$OUT/tokenizer" --out "$OUT/data" \
   --val-fraction "$VAL" --seed "$SEED"
 for objective in $OBJECTIVES; do stage "train-$objective" train_run "$objective" "$objective"; done

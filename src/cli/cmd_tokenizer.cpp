@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <deque>
 #include <exception>
+#include <functional>
 #include <iostream>
 #include <iterator>
 #include <mutex>
@@ -17,6 +18,7 @@
 #include "core/progress.hpp"
 #include "corpus/markup.hpp"
 #include "corpus/reader.hpp"
+#include "data/tokenize.hpp"
 #include "tokenizer/tokenizer.hpp"
 
 namespace prealign {
@@ -27,8 +29,11 @@ namespace {
 // a small queue join the two without holding the corpus in memory.
 class DocumentPipe {
  public:
-  DocumentPipe(std::vector<std::string> inputs, CorpusReadOptions options, Tagset tagset)
-      : thread_([this, inputs = std::move(inputs), options = std::move(options), tagset = std::move(tagset)] {
+  // `held_out(id)`: documents left out of training (counted in held_out()).
+  DocumentPipe(std::vector<std::string> inputs, CorpusReadOptions options, Tagset tagset,
+               std::function<bool(const std::string&)> held_out)
+      : held_out_(std::move(held_out)),
+        thread_([this, inputs = std::move(inputs), options = std::move(options), tagset = std::move(tagset)] {
           run(inputs, options, tagset);
         }) {}
   ~DocumentPipe() {
@@ -54,6 +59,7 @@ class DocumentPipe {
     return true;
   }
   const CorpusReadStats& stats() const { return stats_; }
+  uint64_t held_out() const { return held_out_count_; }
 
  private:
   struct Cancelled {};
@@ -62,7 +68,13 @@ class DocumentPipe {
   void run(const std::vector<std::string>& inputs, const CorpusReadOptions& options, const Tagset& tagset) {
     std::exception_ptr error;
     try {
-      stats_ = read_corpus(inputs, options, [&](Document&& doc) { push(training_text(doc, tagset)); });
+      stats_ = read_corpus(inputs, options, [&](Document&& doc) {
+        if (held_out_ && held_out_(doc.id)) {
+          ++held_out_count_;
+          return;
+        }
+        push(training_text(doc, tagset));
+      });
     } catch (const Cancelled&) {
     } catch (...) {
       error = std::current_exception();
@@ -97,6 +109,8 @@ class DocumentPipe {
   bool finished_ = false, cancelled_ = false;
   std::exception_ptr error_;
   CorpusReadStats stats_;
+  std::function<bool(const std::string&)> held_out_;
+  uint64_t held_out_count_ = 0;
   std::thread thread_;  // last: starts after every other member exists
 };
 
@@ -171,6 +185,10 @@ struct TrainArgs {
   std::string out = "tokenizer.model";
   CorpusReadOptions read;
   TokenizerTrainOptions options;
+  // The validation split of `prealign tokenize --val-fraction F --seed S`, left out
+  // so held-out documents never shape the vocabulary (0 = train on everything).
+  double exclude_val_fraction = 0;
+  uint64_t split_seed = TokenizeOptions{}.seed;
 };
 
 // The recipe: tagset -> stream the corpus -> train -> tagset.json beside the model.
@@ -186,13 +204,24 @@ void run_train(TrainArgs& a) {
   note("tokenizer train: options " + config_to_json(a.options).dump());
   const Tagset tagset = load_tagsets(a.tagsets);
   note("tokenizer train: " + std::to_string(tagset.size()) + " tags (" + tagset.name() + ") as control symbols");
-  DocumentPipe pipe(a.inputs, a.read, tagset);
+  if (!(a.exclude_val_fraction >= 0 && a.exclude_val_fraction < 1))
+    fail("--exclude-val-fraction", "must be in [0, 1)", "give the --val-fraction you tokenize with");
+  std::function<bool(const std::string&)> held_out;
+  if (a.exclude_val_fraction > 0)
+    held_out = [f = a.exclude_val_fraction, seed = a.split_seed](const std::string& id) {
+      return is_validation_document(id, seed, f);
+    };
+  DocumentPipe pipe(a.inputs, a.read, tagset, held_out);
   Tokenizer::train([&](std::string& text) { return pipe.next(text); }, tagset, a.options, model);
   write_json_file(dir + "tagset.json", tagset.to_json());
   const CorpusReadStats& st = pipe.stats();
   std::printf("read %llu documents (%s), skipped %llu\n", static_cast<unsigned long long>(st.documents),
               human_bytes(static_cast<double>(st.bytes)).c_str(), static_cast<unsigned long long>(st.skipped));
   for (const std::string& e : st.first_errors) std::printf("  skipped: %s\n", e.c_str());
+  if (held_out)
+    std::printf("held out %llu documents: the validation split of tokenize --val-fraction %g --seed %llu\n",
+                static_cast<unsigned long long>(pipe.held_out()), a.exclude_val_fraction,
+                static_cast<unsigned long long>(a.split_seed));
   std::printf("tokenizer: %s\ntagset:    %stagset.json\n", model.c_str(), dir.c_str());
 }
 
@@ -214,6 +243,11 @@ void register_train(CLI::App& parent) {
   cmd->add_option("--text-field", a->read.text_field, "JSONL field holding the text")->capture_default_str();
   cmd->add_flag("--skip-bad", a->read.skip_bad, "skip (and count) bad records instead of stopping");
   cmd->add_flag("--tagged", a->read.tagged, "texts carry inline tag markup (trusted corpus); tags are not trained on");
+  cmd->add_option("--exclude-val-fraction", a->exclude_val_fraction,
+                  "leave out the documents `tokenize --val-fraction F --seed S` holds out (with --split-seed S)")
+      ->capture_default_str();
+  cmd->add_option("--split-seed", a->split_seed, "the --seed of the tokenize run whose validation split is left out")
+      ->capture_default_str();
   add_options(*cmd, a->options);
   cmd->callback([a] { run_train(*a); });
 }

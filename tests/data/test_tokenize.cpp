@@ -3,6 +3,7 @@
 // validation split is by document id and stable when documents are added.
 #include <gtest/gtest.h>
 
+#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -10,11 +11,13 @@
 
 #include "core/error.hpp"
 #include "core/files.hpp"
+#include "core/json_io.hpp"
 #include "core/lines.hpp"
 #include "core/rng.hpp"
 #include "data/shard.hpp"
 #include "data/tokenize.hpp"
 #include "test_util.hpp"
+#include "tokenizer/tokenizer.hpp"
 
 using namespace prealign;
 namespace fs = std::filesystem;
@@ -259,4 +262,50 @@ TEST_F(TokenizeTest, CategoryRuleOutputDirectoryAndRerun) {
   EXPECT_TRUE(fs::exists(dir + "/ds/notes.txt"));
   for (const auto& e : fs::directory_iterator(dir))
     EXPECT_EQ(e.path().filename().string().find(".staging"), std::string::npos) << "staging left behind";
+}
+
+namespace {
+std::string run_binary(const std::string& args) {
+  std::string out;
+  FILE* p = ::popen((std::string(PREALIGN_BINARY) + " " + args + " 2>&1").c_str(), "r");
+  if (!p) return out;
+  char buf[4096];
+  size_t n;
+  while ((n = std::fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, n);
+  EXPECT_EQ(::pclose(p), 0) << out;
+  return out;
+}
+}  // namespace
+
+// `tokenizer train --exclude-val-fraction F --split-seed S` leaves out exactly
+// the documents `tokenize --val-fraction F --seed S` holds out: each document
+// repeats its own word, so a word is one piece iff its document was trained on.
+TEST(TokenizerTrainSplit, HeldOutDocumentsNeverShapeTheVocabulary) {
+  const std::string dir = prealign::testing::temp_dir();
+  std::string corpus;
+  std::vector<std::string> words;
+  for (int i = 0; i < 40; ++i) {
+    words.push_back(std::string("vw") + char('a' + i % 26) + char('a' + i / 26) + "kmrt");
+    std::string text;
+    for (int k = 0; k < 40; ++k) text += words.back() + "\n";
+    corpus += json{{"id", "doc-" + std::to_string(i)}, {"text", text}}.dump() + "\n";
+  }
+  write_file_atomic(dir + "/c.jsonl", corpus);
+  // 419: every merge of the 26 trained-on words fits (SentencePiece refuses a larger vocabulary here).
+  const std::string out = run_binary("tokenizer train '" + dir + "/c.jsonl' --tagset '" +
+                                     std::string(PREALIGN_SOURCE_DIR) + "/configs/tagsets/good_bad.json' --vocab-size 419 -o '" +
+                                     dir + "/tok/' --exclude-val-fraction 0.25 --split-seed 7");
+  size_t held = 0;
+  for (int i = 0; i < 40; ++i) held += is_validation_document("doc-" + std::to_string(i), 7, 0.25);
+  ASSERT_GT(held, 3u);
+  ASSERT_LT(held, 20u);
+  EXPECT_NE(out.find("held out " + std::to_string(held) + " documents"), std::string::npos) << out;
+  const Tokenizer tok = Tokenizer::load_dir(dir + "/tok");
+  for (int i = 0; i < 40; ++i) {
+    const size_t pieces = tok.encode(words[size_t(i)]).size();
+    if (is_validation_document("doc-" + std::to_string(i), 7, 0.25))
+      EXPECT_GT(pieces, 1u) << words[size_t(i)] << " was held out but is one piece";
+    else
+      EXPECT_EQ(pieces, 1u) << words[size_t(i)] << " was trained on";
+  }
 }
