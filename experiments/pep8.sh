@@ -42,7 +42,7 @@ while [ $# -gt 0 ]; do  # explicit flags win over --tiny's sizes
 done
 FT_STEPS=${FT_STEPS:-$((STEPS / 2))}
 source "$(dirname "$0")/lib.sh"
-settings "pep8 experiment: out=$OUT corpus=$CORPUS max_bytes=$MAX_BYTES model=$MODEL steps=$STEPS batch=$BATCH seq=$SEQ tokens/run=$((STEPS * BATCH * SEQ)) samples=$SAMPLES"
+settings "pep8 experiment: out=$OUT corpus=$CORPUS max_bytes=$MAX_BYTES model=$MODEL steps=$STEPS batch=$BATCH seq=$SEQ tokens/run=$((STEPS * BATCH * SEQ)) samples=$SAMPLES finetune_steps=$FT_STEPS"
 
 corpus_files() {  # Python files under $CORPUS (tests excluded), sorted, up to $MAX_BYTES
   find "$CORPUS" -name '*.py' -not -path '*/test*' -not -path '*/idle_test/*' -size -$MAX_FILE -size +0 -printf '%p\t%s\n' |
