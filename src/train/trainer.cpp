@@ -180,21 +180,23 @@ double evaluate(Run& r, MetricsLog& log) {
 void setup(Run& r, TrainOptions options) {
   std::unique_ptr<LoadedCheckpoint> ckpt;
   const std::string ckpt_dir = options.out + "/checkpoint";
+  validate(options);  // as asked: --resume with --init-from is a conflict; a resumed run's own saved init_from is not
   if (options.resume) {
     if (!is_directory(ckpt_dir)) fail(ckpt_dir, "nothing to resume", "run without --resume first");
     ckpt = std::make_unique<LoadedCheckpoint>(load_checkpoint(ckpt_dir, parse_device(options.device), true));
     options = resumed_options(options, ckpt->train_state.at("options"), ckpt_dir + "/train_state.json");
   }
   r.o = options;
-  validate(r.o);
   r.device = parse_device(r.o.device);
   r.data = Dataset::open(r.o.data);
   r.tokenizer = std::make_unique<Tokenizer>(Tokenizer::load_dir(r.data.dir));
-  if (!r.o.init_from.empty())
-    ckpt = std::make_unique<LoadedCheckpoint>(load_checkpoint(r.o.init_from, r.device, false));
+  // init_from starts a fine-tuning run; resuming one continues its own weights (init_from stays
+  // in its saved options as a record of where it started).
+  const bool start_from_init = !r.o.resume && !r.o.init_from.empty();
+  if (start_from_init) ckpt = std::make_unique<LoadedCheckpoint>(load_checkpoint(r.o.init_from, r.device, false));
   build_model(r, ckpt.get());
   r.objective = make_objective(r.o.objective, r.data, *r.tokenizer, r.device, r.model->config().dim);
-  if (!r.o.init_from.empty()) reinit_tag_rows(r.model, r.objective->tags_used());
+  if (start_from_init) reinit_tag_rows(r.model, r.objective->tags_used());
   build_optimizer(r);
   auto planner = [obj = r.objective.get()](const DocumentView& d, DocumentPlan& p) { obj->plan(d, p); };
   r.stream = std::make_unique<BatchStream>(r.data.train, planner, r.o.batch_size, r.o.seq_len, r.o.seed, true);

@@ -4,6 +4,7 @@
 
 #include <cmath>
 
+#include "core/error.hpp"
 #include "dataset_fixture.hpp"
 #include "model/checkpoint.hpp"
 #include "train/objectives.hpp"
@@ -198,4 +199,27 @@ TEST_F(PhfObjectiveTest, FineTuningFromMleStartsTagRowsAtTheMeanEmbedding) {
   const int text_row = 100;
   EXPECT_LT((emb2[text_row] - emb[text_row]).abs().max().item<double>(), 1e-5);
   EXPECT_EQ(tuned.train_state.at("objective").at("name"), "conditional");
+}
+
+// A fine-tuning run resumed half-way continues its own weights: the same losses
+// as the straight run, not a restart from the --init-from checkpoint.
+TEST_F(PhfObjectiveTest, FineTuningRunResumesItsOwnWeights) {
+  TrainResult mle = train(options("ftr-mle", "mle"));
+  TrainOptions straight = options("ftr-straight", "conditional");
+  straight.init_from = mle.checkpoint;
+  TrainResult all = train(straight);
+  TrainOptions first = options("ftr-split", "conditional");
+  first.init_from = mle.checkpoint;
+  first.stop_after = 6;
+  train(first);
+  TrainOptions second = options("ftr-split", "conditional");
+  second.resume = true;
+  TrainResult b = train(second);
+  ASSERT_EQ(b.losses.size(), all.losses.size() - 6);
+  for (size_t i = 0; i < b.losses.size(); ++i) EXPECT_NEAR(b.losses[i], all.losses[6 + i], 1e-4) << "step " << 6 + i;
+  // Asking for both is still refused.
+  TrainOptions both = options("ftr-split", "conditional");
+  both.resume = true;
+  both.init_from = mle.checkpoint;
+  EXPECT_THROW(train(both), Error);
 }
