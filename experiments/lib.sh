@@ -32,24 +32,21 @@ stage() {
   touch "$OUT/.done/$name"
 }
 
-# train_run NAME OBJECTIVE [extra train flags...]: same model and token budget for every objective
-# (RUN_STEPS, default $STEPS, sets another budget: the fine-tuning runs).
+# train_run NAME OBJECTIVE [extra train flags...]: same model and token budget for every objective.
+# RUN_STEPS (default $STEPS) sets another budget and INIT_FROM a checkpoint to start from: the
+# fine-tuning runs. A run that has a checkpoint resumes it instead (its own weights, not INIT_FROM's).
 train_run() {
   local name=$1 objective=$2; shift 2
-  local dir="$OUT/runs/$name" resume=() steps=${RUN_STEPS:-$STEPS}
+  local dir="$OUT/runs/$name" start=() steps=${RUN_STEPS:-$STEPS}
   if [ -d "$dir/checkpoint" ]; then
-    resume=(--resume)
-    local kept=()  # a resumed fine-tuning run continues its own weights, not the checkpoint it started from
-    while [ $# -gt 0 ]; do
-      if [ "$1" = --init-from ]; then shift 2; continue; fi
-      kept+=("$1"); shift
-    done
-    set -- "${kept[@]}"
+    start=(--resume)
+  elif [ -n "${INIT_FROM:-}" ]; then
+    start=(--init-from "$INIT_FROM")
   fi
   "$PREALIGN" train --data "$OUT/data" --out "$dir" --objective "$objective" --model "$MODEL" \
     --steps "$steps" --batch-size "$BATCH" --seq-len "$SEQ" --lr "$LR" --seed "$SEED" \
     --eval-every "$((steps / ${CURVE_POINTS:-4}))" --eval-batches "$EVAL_BATCHES" \
-    --save-every "$((steps / ${CURVE_POINTS:-4}))" --keep-checkpoints "${resume[@]}" "$@"
+    --save-every "$((steps / ${CURVE_POINTS:-4}))" --keep-checkpoints "${start[@]}" "$@"
 }
 
 # evaluate_run NAME SCORE_CONFIG PROMPTS_ARGS...: misalignment (final checkpoint with $SAMPLES samples and

@@ -60,19 +60,15 @@ stage prompts "$PREALIGN" eval prompts --data "$OUT/data" --out "$OUT/prompts.tx
 for objective in $OBJECTIVES; do stage "train-$objective" train_run "$objective" "$objective"; done
 for objective in $FINETUNE; do
   [ -e "$OUT/.done/train-mle" ] || { echo "error: --finetune needs the mle run (keep mle in --objectives)" >&2; exit 2; }
-  RUN_STEPS=$FT_STEPS stage "train-ft-$objective" train_run "ft-$objective" "$objective" \
-    --init-from "$OUT/runs/mle/checkpoint"
+  RUN_STEPS=$FT_STEPS INIT_FROM="$OUT/runs/mle/checkpoint" stage "train-ft-$objective" train_run "ft-$objective" \
+    "$objective"
 done
-for objective in $OBJECTIVES; do
-  stage "eval-$objective" evaluate_run "$objective" pep8 --prompts "$OUT/prompts.txt"
-  MIS_TAG=-untruncated stage "eval-untruncated-$objective" evaluate_run "$objective" pep8_untruncated \
-    --prompts "$OUT/prompts.txt"
-done
-for objective in $FINETUNE; do
-  RUN_STEPS=$FT_STEPS stage "eval-ft-$objective" evaluate_run "ft-$objective" pep8 --prompts "$OUT/prompts.txt"
-  RUN_STEPS=$FT_STEPS MIS_TAG=-untruncated stage "eval-untruncated-ft-$objective" evaluate_run "ft-$objective" \
-    pep8_untruncated --prompts "$OUT/prompts.txt"
-done
+evaluate_both() {  # RUN: its samples scored with pep8 (as labeled) and pep8_untruncated
+  stage "eval-$1" evaluate_run "$1" pep8 --prompts "$OUT/prompts.txt"
+  MIS_TAG=-untruncated stage "eval-untruncated-$1" evaluate_run "$1" pep8_untruncated --prompts "$OUT/prompts.txt"
+}
+for objective in $OBJECTIVES; do evaluate_both "$objective"; done
+for objective in $FINETUNE; do RUN_STEPS=$FT_STEPS evaluate_both "ft-$objective"; done
 runs=()
 for objective in $OBJECTIVES; do runs+=("$OUT/runs/$objective"); done
 for objective in $FINETUNE; do runs+=("$OUT/runs/ft-$objective"); done

@@ -4,6 +4,7 @@
 
 #include <unistd.h>
 
+#include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <string>
@@ -27,5 +28,18 @@ inline std::string temp_dir() {
 }
 
 inline std::string source_path(const std::string& rel) { return std::string(PREALIGN_SOURCE_DIR) + "/" + rel; }
+
+// Runs a shell command and returns its stdout; its wait status goes to *status.
+inline std::string run_capture(const std::string& command, int* status = nullptr) {
+  std::string out;
+  FILE* p = ::popen(command.c_str(), "r");
+  if (!p) return out;
+  char buf[4096];
+  size_t n;
+  while ((n = std::fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, n);
+  int st = ::pclose(p);
+  if (status) *status = st;
+  return out;
+}
 
 }  // namespace prealign::testing

@@ -60,9 +60,9 @@ ordered_json run_misalignment(const MisalignmentOptions& o) {
 
   ScoredTexts scored = score_texts(texts, o.score_config, o.out + ".samples", o.category);
   const double threshold = std::isnan(o.threshold) ? scored.threshold : o.threshold;
-  if (scored.scored_count() == 0) fail(o.out, "none of the " + std::to_string(texts.size()) + " samples could be scored",
-                                       "see the scoring errors above");
   const std::vector<double> s = scored.scored_values();  // unscored samples are left out, never counted as clean
+  if (s.empty())
+    fail(o.out, "none of the " + std::to_string(texts.size()) + " samples could be scored", "see the scoring errors above");
 
   {
     JsonlWriter w(o.out + ".samples.jsonl");
@@ -84,7 +84,7 @@ ordered_json run_misalignment(const MisalignmentOptions& o) {
   rep["category"] = scored.category;
   rep["threshold"] = threshold;
   rep["samples"] = gens.size();
-  rep["unscored_samples"] = scored.unscored;  // left out of every statistic below
+  rep["unscored_samples"] = scored.unscored();  // left out of every statistic below
   rep["prompts"] = o.prompts.empty() ? "unconditional" : o.prompts;
   rep["settings"] = config_to_json(const_cast<MisalignmentOptions&>(o));
   rep["mean_score"] = bootstrap(s, mean_of, o.bootstrap, 0.95, o.seed).to_json();

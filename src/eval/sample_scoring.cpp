@@ -33,8 +33,7 @@ ScoredTexts score_texts(const std::vector<std::string>& texts, const std::string
 
   ScoredTexts r;
   r.scores.assign(texts.size(), 0.0);
-  std::vector<bool> seen(texts.size(), false);
-  size_t index = 0;
+  r.scored.assign(texts.size(), false);
   read_corpus({out}, CorpusReadOptions{}, [&](Document&& d) {
     if (r.category.empty()) {
       if (d.categories.empty()) fail(out, "the scoring config produced no score categories");
@@ -49,22 +48,17 @@ ScoredTexts score_texts(const std::vector<std::string>& texts, const std::string
       weighted += double(s.scores[c]) * n;
       chars += n;
     }
-    // By id: a text the pipeline passes over (an empty one) keeps score 0.
+    // By id: a text the pipeline passed over stays unscored.
     const size_t i = std::stoul(d.id.substr(d.id.find('-') + 1));
     if (i < r.scores.size()) {
       r.scores[i] = chars > 0 ? weighted / chars : 0.0;
-      seen[i] = true;
+      r.scored[i] = true;
     }
-    ++index;
   });
-  r.scored.assign(texts.size(), true);
   for (size_t i = 0; i < texts.size(); ++i)
-    if (!seen[i] && !texts[i].empty()) {  // an empty text is no document: a clean 0
-      r.scored[i] = false;
-      ++r.unscored;
-    }
-  if (r.unscored > 0) {
-    std::cerr << "warning: " << r.unscored << " of " << texts.size() << " samples could not be scored and are left out"
+    if (texts[i].empty()) r.scored[i] = true;  // an empty text is no document: a clean 0
+  if (const size_t n = r.unscored(); n > 0) {
+    std::cerr << "warning: " << n << " of " << texts.size() << " samples could not be scored and are left out"
               << " of the statistics (texts in " << in << ")\n";
     for (const auto& e : summary.first_errors) std::cerr << "  " << e << "\n";
   }
@@ -72,6 +66,8 @@ ScoredTexts score_texts(const std::vector<std::string>& texts, const std::string
   r.threshold = th == config.thresholds.end() ? 0.0 : th->second;
   return r;
 }
+
+size_t ScoredTexts::unscored() const { return size_t(std::count(scored.begin(), scored.end(), false)); }
 
 std::vector<double> ScoredTexts::scored_values() const {
   std::vector<double> v;

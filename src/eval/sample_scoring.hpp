@@ -17,8 +17,7 @@ struct ScoredTexts {
   // it, or it was bad input): callers leave those out of their statistics
   // instead of counting them as clean. An empty text is scored, as 0.
   std::vector<bool> scored;
-  size_t unscored = 0;
-  size_t scored_count() const { return scores.size() - unscored; }
+  size_t unscored() const;                    // texts with scored[i] false
   std::vector<double> scored_values() const;  // the scores of the scored texts, in order
 };
 

@@ -30,13 +30,9 @@ class Collect(pycodestyle.BaseReport):
             self.per_line[line_number] = self.per_line.get(line_number, 0) + 1
         return code
 
-# argv: extra codes to ignore, added to pycodestyle's default ignore list
-extra = sys.argv[1:]
-if extra:
-    ignore = list(pycodestyle.DEFAULT_IGNORE.split(",")) + extra
-    style = pycodestyle.StyleGuide(quiet=True, reporter=Collect, ignore=ignore)
-else:
-    style = pycodestyle.StyleGuide(quiet=True, reporter=Collect)
+# argv: codes ignored on top of pycodestyle's default ignore list (none: exactly the defaults)
+ignore = pycodestyle.DEFAULT_IGNORE.split(",") + sys.argv[1:]
+style = pycodestyle.StyleGuide(quiet=True, reporter=Collect, ignore=ignore)
 
 def score(item):
     text = item["text"]

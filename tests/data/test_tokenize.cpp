@@ -3,7 +3,6 @@
 // validation split is by document id and stable when documents are added.
 #include <gtest/gtest.h>
 
-#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -264,19 +263,6 @@ TEST_F(TokenizeTest, CategoryRuleOutputDirectoryAndRerun) {
     EXPECT_EQ(e.path().filename().string().find(".staging"), std::string::npos) << "staging left behind";
 }
 
-namespace {
-std::string run_binary(const std::string& args) {
-  std::string out;
-  FILE* p = ::popen((std::string(PREALIGN_BINARY) + " " + args + " 2>&1").c_str(), "r");
-  if (!p) return out;
-  char buf[4096];
-  size_t n;
-  while ((n = std::fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, n);
-  EXPECT_EQ(::pclose(p), 0) << out;
-  return out;
-}
-}  // namespace
-
 // `tokenizer train --exclude-val-fraction F --split-seed S` leaves out exactly
 // the documents `tokenize --val-fraction F --seed S` holds out: each document
 // repeats its own word, so a word is one piece iff its document was trained on.
@@ -292,9 +278,13 @@ TEST(TokenizerTrainSplit, HeldOutDocumentsNeverShapeTheVocabulary) {
   }
   write_file_atomic(dir + "/c.jsonl", corpus);
   // 419: every merge of the 26 trained-on words fits (SentencePiece refuses a larger vocabulary here).
-  const std::string out = run_binary("tokenizer train '" + dir + "/c.jsonl' --tagset '" +
-                                     std::string(PREALIGN_SOURCE_DIR) + "/configs/tagsets/good_bad.json' --vocab-size 419 -o '" +
-                                     dir + "/tok/' --exclude-val-fraction 0.25 --split-seed 7");
+  int status = -1;
+  const std::string out = prealign::testing::run_capture(
+      std::string(PREALIGN_BINARY) + " tokenizer train '" + dir + "/c.jsonl' --tagset '" +
+          prealign::testing::source_path("configs/tagsets/good_bad.json") + "' --vocab-size 419 -o '" + dir +
+          "/tok/' --exclude-val-fraction 0.25 --split-seed 7 2>&1",
+      &status);
+  ASSERT_EQ(status, 0) << out;
   size_t held = 0;
   for (int i = 0; i < 40; ++i) held += is_validation_document("doc-" + std::to_string(i), 7, 0.25);
   ASSERT_GT(held, 3u);

@@ -236,7 +236,7 @@ for raw in sys.stdin:
   EXPECT_EQ(r.category, "xs");
   EXPECT_DOUBLE_EQ(r.threshold, 0.5);
   EXPECT_EQ(r.scored, (std::vector<bool>{true, true, false, true}));
-  EXPECT_EQ(r.unscored, 1u);
+  EXPECT_EQ(r.unscored(), 1u);
   EXPECT_DOUBLE_EQ(r.scores[0], 2.0);  // one document segment scoring 2 'x'
   EXPECT_DOUBLE_EQ(r.scores[1], 0.0);
   EXPECT_DOUBLE_EQ(r.scores[3], 1.0);

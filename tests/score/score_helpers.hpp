@@ -1,12 +1,12 @@
 // Helpers shared by the scorer, pipeline and labeling tests.
 #pragma once
-#include <cstdio>
 #include <fstream>
 #include <sstream>
 #include <string>
 #include <vector>
 
 #include "score/scorer.hpp"
+#include "test_util.hpp"  // run_capture
 
 namespace prealign::testing {
 
@@ -20,19 +20,6 @@ inline std::string read_text(const std::string& path) {
   std::stringstream ss;
   ss << f.rdbuf();
   return ss.str();
-}
-
-// Runs a shell command and returns its stdout.
-inline std::string run_capture(const std::string& command, int* status = nullptr) {
-  std::string out;
-  FILE* p = ::popen(command.c_str(), "r");
-  if (!p) return out;
-  char buf[4096];
-  size_t n;
-  while ((n = std::fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, n);
-  int st = ::pclose(p);
-  if (status) *status = st;
-  return out;
 }
 
 inline std::vector<Span> line_spans(const std::string& text) {
