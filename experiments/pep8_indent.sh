@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# How each model of a pep8 experiment opens a function body after a top-level
+# signature: the indentation of the first generated line over N samples at
+# temperature 1. A well-formed body is indented 4 spaces; docs/eval.md uses this
+# to show which objectives lost Python's structure.
+#
+#   experiments/pep8_indent.sh [--out DIR] [--samples N] [--prompt TEXT]
+set -euo pipefail
+OUT=runs/pep8 SAMPLES=200 PROMPT="def newer_group(sources, target, missing='error'):"
+while [ $# -gt 0 ]; do
+  case $1 in
+    --out) OUT=$2; shift ;;
+    --samples) SAMPLES=$2; shift ;;
+    --prompt) PROMPT=$2; shift ;;
+    *) echo "unknown option $1" >&2; exit 2 ;;
+  esac
+  shift
+done
+source "$(dirname "$0")/lib.sh"
+[ -d "$OUT/runs" ] || { echo "error: $OUT/runs not found; run experiments/pep8.sh --out $OUT first" >&2; exit 2; }
+printf '%-16s %s\n' run "first-line indentation: count (-1 = no new line)"
+for dir in "$OUT"/runs/*/; do
+  run=$(basename "$dir")
+  [ -d "$dir/checkpoint" ] || continue
+  counts=$("$PREALIGN" generate --model "$dir/checkpoint" --prompt "$PROMPT" --json --max-new-tokens 6 \
+      --temperature 1 --num-samples "$SAMPLES" --seed 1 2>/dev/null | python3 -c '
+import collections, json, sys
+c = collections.Counter()
+for line in sys.stdin:
+    text = "".join(t["text"] for t in json.loads(line)["tokens"] if not t.get("tag"))
+    first = text[1:].split("\n")[0] if text.startswith("\n") else None
+    c[-1 if first is None else len(first) - len(first.lstrip(" "))] += 1
+print("  ".join("%d: %d" % kv for kv in sorted(c.items())))')
+  printf '%-16s %s\n' "$run" "$counts"
+done
