@@ -6,6 +6,7 @@ set -euo pipefail
 packages=(
   build-essential cmake ninja-build pkg-config git ca-certificates
   libtorch-dev libopenblas0-openmp   # OpenMP OpenBLAS: see docs/performance.md
+  libgloo-dev                        # headers of the Gloo backend libtorch's c10d uses (src/dist/)
   libdnnl-dev                        # oneDNN headers: the model's CPU matmul (src/model/matmul.hpp)
   libsentencepiece-dev libfasttext-dev libre2-dev libhyperscan-dev
   nlohmann-json3-dev libcli11-dev libcpp-httplib-dev zlib1g-dev
