@@ -211,6 +211,7 @@ std::shared_ptr<Shard> Shard::open(const std::string& path, bool verify_checksum
     if (stored != actual) fail(path, "corrupt shard: CRC32 mismatch", kHint);
   }
   s->check_contents(verify_checksum);
+  s->release_pages();  // the checks touched every page; training reads only what it needs
   return s;
 }
 
@@ -268,17 +269,24 @@ void Shard::check_contents(bool full) {
   if (full)
     for (uint64_t i = 0; i < n_segments_ * categories_.size(); ++i)
       if (!std::isfinite(scores_[i])) bad("a segment score is not finite");
-  doc_info_offsets_.reserve(n_docs_ + 1);
-  doc_info_offsets_.push_back(0);
-  for (uint64_t i = 0; i < doc_info_bytes_; ++i)
-    if (doc_info_[i] == '\n') doc_info_offsets_.push_back(i + 1);
-  if (doc_info_offsets_.size() != n_docs_ + 1 || doc_info_offsets_.back() != doc_info_bytes_)
-    bad("document info has " + std::to_string(doc_info_offsets_.size() - 1) + " lines for " +
-        std::to_string(n_docs_) + " documents");
+  uint64_t lines = 0;
+  for (uint64_t i = 0; i < doc_info_bytes_; ++i) lines += doc_info_[i] == '\n';
+  if (lines != n_docs_ || (doc_info_bytes_ > 0 && doc_info_[doc_info_bytes_ - 1] != '\n'))
+    bad("document info has " + std::to_string(lines) + " lines for " + std::to_string(n_docs_) + " documents");
+}
+
+void Shard::release_pages() const {
+  if (map_) ::madvise(map_, map_size_, MADV_DONTNEED);
 }
 
 json Shard::doc_info(uint64_t d) const {
   if (d >= n_docs_) fail(path_, "document " + std::to_string(d) + " out of range");
+  std::call_once(doc_info_index_once_, [this] {
+    doc_info_offsets_.reserve(n_docs_ + 1);
+    doc_info_offsets_.push_back(0);
+    for (uint64_t i = 0; i < doc_info_bytes_; ++i)
+      if (doc_info_[i] == '\n') doc_info_offsets_.push_back(i + 1);
+  });
   uint64_t b = doc_info_offsets_[d], e = doc_info_offsets_[d + 1] - 1;
   return parse_json(std::string_view(doc_info_ + b, e - b), path_ + " (doc_info " + std::to_string(d) + ")");
 }

@@ -14,6 +14,7 @@
 #pragma once
 #include <cstdint>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -71,6 +72,10 @@ class Shard {
   uint64_t segment_token_end(uint64_t s) const { return segment_tokens_[s + 1]; }
   const float* segment_scores(uint64_t s) const { return scores_ + s * categories_.size(); }
   json doc_info(uint64_t d) const;  // {"id": ..., "meta": ...}
+  // Drops this shard's pages from the process's resident set (they stay in the
+  // page cache; the next access maps them again). Training calls it as it moves
+  // on, so resident memory does not grow with the corpus.
+  void release_pages() const;
 
  private:
   Shard() = default;
@@ -86,7 +91,9 @@ class Shard {
   const uint32_t* tok32_ = nullptr;
   const uint64_t *doc_tokens_ = nullptr, *doc_segments_ = nullptr, *segment_tokens_ = nullptr;
   const float* scores_ = nullptr;
-  std::vector<uint64_t> doc_info_offsets_;
+  // Line offsets of doc_info, built on first use (only context tags read it).
+  mutable std::once_flag doc_info_index_once_;
+  mutable std::vector<uint64_t> doc_info_offsets_;
   const char* doc_info_ = nullptr;
   void* map_ = nullptr;
   size_t map_size_ = 0;
