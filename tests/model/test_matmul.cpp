@@ -85,3 +85,51 @@ TEST(Matmul, BackendsAgreeAndBadShapesAreErrors) {
   EXPECT_THROW(prealign::matmul(a, a), Error);
   EXPECT_THROW(prealign::matmul(torch::randn({2, 3, 4}), torch::randn({3, 4, 5})), Error);
 }
+
+// Autocast: the product of the operands rounded to bf16 (or fp16), accumulated in
+// float32 — compared with double arithmetic on the rounded operands — and
+// different from the float32 product by about the rounding (so the low-precision
+// path really ran). Both kernel backends, forward and backward, strided views.
+TEST(Matmul, AutocastMultipliesTheRoundedOperands) {
+  BackendGuard guard;
+  torch::manual_seed(8);
+  std::vector<std::string> backends = {"torch"};
+  if (onednn_available()) backends.push_back("onednn");
+  for (const std::string& backend : backends)
+    for (torch::ScalarType dtype : {torch::kBFloat16, torch::kHalf}) {
+      set_matmul_backend(backend);
+      const std::string what = backend + " " + c10::toString(dtype);
+      Tensor a = torch::randn({48, 96}, torch::requires_grad()), w = torch::randn({80, 96}, torch::requires_grad());
+      Tensor probe = torch::randn({48, 80});
+      Tensor out;
+      {
+        AutocastGuard autocast(dtype);
+        EXPECT_EQ(autocast_dtype(), dtype);
+        out = prealign::linear(a, w);  // a @ w^T, w transposed: a strided operand
+        (out * probe).sum().backward();
+      }
+      EXPECT_EQ(autocast_dtype(), torch::kFloat);
+      ASSERT_EQ(out.scalar_type(), torch::kFloat);  // low-precision operands, float32 product
+      auto rounded = [&](const Tensor& t) { return t.detach().to(dtype).to(torch::kFloat64); };
+      Tensor want = torch::mm(rounded(a), rounded(w).t());
+      // Within float32 accumulation, plus half an ulp of a rounded product where the kernel rounds
+      // it (fp16 emulation; libtorch's bf16 GEMM): 2^-9 of the largest value.
+      EXPECT_LT(max_rel_error(out, want), 2.5e-3) << what;
+      Tensor exact = torch::mm(a.detach().to(torch::kFloat64), w.detach().to(torch::kFloat64).t());
+      EXPECT_GT(max_rel_error(out, exact), 1e-5) << what << ": the float32 path ran";  // float32: ~1e-7
+      // Gradients: the incoming gradient rounded too, products with the rounded operands.
+      Tensor g = rounded(probe);
+      EXPECT_LT(max_rel_error(a.grad(), torch::mm(g, rounded(w))), 2.5e-3) << what;
+      EXPECT_LT(max_rel_error(w.grad(), torch::mm(g.t(), rounded(a))), 2.5e-3) << what;
+      ASSERT_EQ(a.grad().scalar_type(), torch::kFloat);  // float32 gradients for float32 master weights
+    }
+}
+
+TEST(Matmul, Fp16AutocastOverflowsLikeFp16) {
+  // 300 * 300 * 1 summed 8 times = 720,000: past fp16's 65,504, so inf (what loss scaling guards against).
+  Tensor a = torch::full({2, 8}, 300.0f), b = torch::full({8, 2}, 300.0f);
+  AutocastGuard autocast(torch::kHalf);
+  EXPECT_TRUE(torch::isinf(prealign::matmul(a, b)).all().item<bool>());
+  AutocastGuard bf16(torch::kBFloat16);  // bf16 has float32's range
+  EXPECT_TRUE(torch::isfinite(prealign::matmul(a, b)).all().item<bool>());
+}
