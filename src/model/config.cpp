@@ -25,9 +25,14 @@ struct Preset {
 //   medium 16,463,552  (dim 448, 6 layers, 7 heads,          hidden 1216)
 //   large  25,305,600  (dim 512, 8 layers, 8 heads, 4 kv heads, hidden 1376)
 // head_dim is 64 everywhere but tiny (32); "large" uses grouped-query attention.
+// The scale-out presets, GPT-2 small and medium shapes with a Llama MLP (counts at
+// GPT-2's vocabulary of 50,257, tied; at 32,000 subtract 14.0M and 18.7M):
+//   124m   123,551,232  (dim 768, 12 layers, 12 heads,       hidden 2048, ctx 1024)  PHF's model size
+//   350m   355,076,096  (dim 1024, 24 layers, 16 heads,      hidden 2752, ctx 1024)
 const Preset kPresets[] = {
     {"tiny", 128, 2, 4, 4, 256},   {"small", 256, 4, 4, 4, 256},   {"base", 384, 4, 6, 6, 256},
-    {"medium", 448, 6, 7, 7, 512}, {"large", 512, 8, 8, 4, 512},
+    {"medium", 448, 6, 7, 7, 512}, {"large", 512, 8, 8, 4, 512},   {"124m", 768, 12, 12, 12, 1024},
+    {"350m", 1024, 24, 16, 16, 1024},
 };
 
 std::vector<std::string> split(const std::string& s, char sep) {

@@ -129,6 +129,39 @@ Tensor append_kv(Tensor& buffer, Tensor& view, const Tensor& fresh, int64_t star
 
 }  // namespace
 
+// A block whose activations are recomputed in backward (set_grad_checkpoint):
+// forward runs without autograd and keeps only the input; backward runs the block
+// again with autograd on that input and back-propagates through it, which also
+// accumulates the block's weight gradients (the "reentrant" checkpoint of PyTorch).
+struct BlockCheckpoint : public torch::autograd::Function<BlockCheckpoint> {
+  static Tensor forward(torch::autograd::AutogradContext* ctx, const Tensor& x, LlamaModelImpl* model,
+                        int64_t index, const Tensor& cos, const Tensor& sin, const Tensor& mask) {
+    ctx->save_for_backward({x});
+    ctx->saved_data["model"] = reinterpret_cast<int64_t>(model);
+    ctx->saved_data["index"] = index;
+    ctx->saved_data["cos"] = cos;
+    ctx->saved_data["sin"] = sin;
+    ctx->saved_data["mask"] = mask.defined() ? mask : Tensor();
+    torch::NoGradGuard no_grad;
+    return model->block_forward(static_cast<size_t>(index), x, cos, sin, mask, nullptr);
+  }
+  static torch::autograd::tensor_list backward(torch::autograd::AutogradContext* ctx,
+                                               torch::autograd::tensor_list grads) {
+    auto* model = reinterpret_cast<LlamaModelImpl*>(ctx->saved_data["model"].toInt());
+    const auto index = static_cast<size_t>(ctx->saved_data["index"].toInt());
+    const Tensor mask = ctx->saved_data["mask"].isTensor() ? ctx->saved_data["mask"].toTensor() : Tensor();
+    Tensor x = ctx->get_saved_variables()[0].detach().requires_grad_(true);
+    Tensor y;
+    {
+      torch::AutoGradMode enable(true);
+      y = model->block_forward(index, x, ctx->saved_data["cos"].toTensor(), ctx->saved_data["sin"].toTensor(), mask,
+                               nullptr);
+    }
+    torch::autograd::backward({y}, {grads[0]});
+    return {x.grad(), Tensor(), Tensor(), Tensor(), Tensor(), Tensor()};
+  }
+};
+
 // ---------------------------------------------------------------------------
 
 LlamaModelImpl::LlamaModelImpl(const ModelConfig& config) : config_(config) {
@@ -207,8 +240,10 @@ ForwardOutput LlamaModelImpl::forward_full(const torch::Tensor& tokens_in, KVCac
   }
 
   ForwardOutput out;
+  const bool checkpoint = grad_checkpoint_ && !cache && torch::GradMode::is_enabled() && is_training();
   for (size_t i = 0; i < layers_.size(); ++i) {
-    x = block_forward(i, x, cos, sin, mask, cache);
+    x = checkpoint ? BlockCheckpoint::apply(x, this, static_cast<int64_t>(i), cos, sin, mask)
+                   : block_forward(i, x, cos, sin, mask, cache);
     if (keep_residual) out.residual.push_back(x);
   }
   if (cache) cache->length += T;

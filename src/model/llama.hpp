@@ -46,6 +46,12 @@ class LlamaModelImpl : public torch::nn::Module {
   ForwardOutput forward_full(const torch::Tensor& tokens, KVCache* cache = nullptr, bool keep_residual = false);
 
   const ModelConfig& config() const { return config_; }
+  // Activation checkpointing: in training (grad mode, no cache) keep only each
+  // block's input and recompute the block in the backward pass — memory for
+  // activations falls from all of every block's to one block's, for about a
+  // third more compute.
+  void set_grad_checkpoint(bool on) { grad_checkpoint_ = on; }
+  bool grad_checkpoint() const { return grad_checkpoint_; }
   // Weights under Hugging Face Llama names (model.layers.0.self_attn.q_proj.weight, ...).
   // Detached views sharing storage with the parameters (no copy): clone to keep a snapshot.
   std::vector<std::pair<std::string, torch::Tensor>> hf_tensors() const;
@@ -58,11 +64,13 @@ class LlamaModelImpl : public torch::nn::Module {
   std::vector<std::pair<std::string, torch::Tensor>> named_params() const;
 
  private:
+  friend struct BlockCheckpoint;
   // One decoder block: x (B, T, C) -> (B, T, C); appends to cache->k/v[index] when given.
   torch::Tensor block_forward(size_t index, const torch::Tensor& x, const torch::Tensor& cos,
                               const torch::Tensor& sin, const torch::Tensor& mask, KVCache* cache);
 
   ModelConfig config_;
+  bool grad_checkpoint_ = false;
   torch::nn::Embedding embed_{nullptr};
   struct Layer;
   std::vector<std::shared_ptr<torch::nn::Module>> layers_;

@@ -32,7 +32,10 @@ TEST(ModelConfig, PresetCountsMatchTheBuiltModule) {
   }
   EXPECT_GT(ModelConfig::preset("tiny", 4096).parameter_count(), 800'000);
   EXPECT_LT(ModelConfig::preset("large", 4096).parameter_count(), 27'000'000);
-  EXPECT_EQ(ModelConfig::preset_names().size(), 5u);
+  EXPECT_EQ(ModelConfig::preset_names().size(), 7u);
+  // The scale-out presets at GPT-2's vocabulary: PHF's ~124M and a ~350M (the counts config.cpp documents).
+  EXPECT_EQ(ModelConfig::preset("124m", 50257).parameter_count(), 123'551'232);
+  EXPECT_EQ(ModelConfig::preset("350m", 50257).parameter_count(), 355'076'096);
 }
 
 TEST(ModelConfig, UntiedAndGroupedCountsMatch) {
