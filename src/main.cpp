@@ -24,7 +24,9 @@ int main(int argc, char** argv) {
 
   prealign::register_tokenizer_command(app);
   prealign::register_tokenize_command(app);
+  prealign::register_dataset_command(app);
   prealign::register_train_command(app);
+  prealign::register_launch_command(app);
   prealign::register_generate_command(app);
   prealign::register_demo_command(app);
   prealign::register_serve_command(app);

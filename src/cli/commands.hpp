@@ -7,7 +7,9 @@ namespace prealign {
 
 void register_tokenizer_command(CLI::App& app);  // tokenizer train|encode|decode
 void register_tokenize_command(CLI::App& app);   // corpus -> shards
+void register_dataset_command(CLI::App& app);    // dataset merge: parts of a job array -> one dataset
 void register_train_command(CLI::App& app);
+void register_launch_command(CLI::App& app);     // start the local ranks of a data-parallel run
 void register_generate_command(CLI::App& app);
 void register_demo_command(CLI::App& app);
 void register_serve_command(CLI::App& app);  // OpenAI-compatible HTTP server

@@ -57,7 +57,10 @@ torch::Device parse_device(const std::string& name) {
 }
 
 void configure_threads(int threads) {
-  const int n = threads > 0 ? threads : usable_cores();
+  // --threads, else OMP_NUM_THREADS (what a launcher sets to share a node's cores among its ranks), else all cores.
+  int n = threads > 0 ? threads : usable_cores();
+  if (threads <= 0)
+    if (const char* env = std::getenv("OMP_NUM_THREADS"); env && std::atoi(env) > 0) n = std::atoi(env);
   torch::set_num_threads(n);
   // The pthread OpenBLAS keeps its own pool; size it like torch's. (The OpenMP
   // build follows omp_set_num_threads, which torch::set_num_threads calls.)
@@ -106,7 +109,8 @@ std::string describe_compute() {
     if (auto core = openblas_symbol<const char* (*)()>("openblas_get_corename")) detail += ", " + std::string(core());
     blas += " (" + detail + ")";
   }
-  return blas + " | matmul " + matmul_backend() + " | " + std::to_string(torch::get_num_threads()) + " threads";
+  const int threads = torch::get_num_threads();
+  return blas + " | matmul " + matmul_backend() + " | " + std::to_string(threads) + (threads == 1 ? " thread" : " threads");
 }
 
 }  // namespace prealign

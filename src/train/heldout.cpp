@@ -3,11 +3,12 @@
 #include <cmath>
 
 #include "core/error.hpp"
+#include "dist/process_group.hpp"
 
 namespace prealign {
 
 HeldoutLoss heldout_loss(LlamaModel& model, const Dataset& data, const DocumentPlanner& planner, int batch_size,
-                         int seq_len, int batches) {
+                         int seq_len, int batches, const ProcessGroup* group) {
   if (data.val.empty()) fail(data.dir, "the dataset has no validation shards", "tokenize with --val-fraction > 0");
   torch::NoGradGuard no_grad;
   const bool was_training = model->is_training();
@@ -17,8 +18,9 @@ HeldoutLoss heldout_loss(LlamaModel& model, const Dataset& data, const DocumentP
   Batch batch;
   double text_sum = 0, tag_sum = 0;
   HeldoutLoss r;
-  for (int i = 0; i < batches; ++i) {
-    stream.next(batch);
+  const int rank = group ? group->rank() : 0, world = group ? group->size() : 1;
+  for (int round = 0; round < batches; ++round) {
+    stream.next_slice(batch, rank, world);
     BatchTensors t = to_tensors(batch, device);
     auto ce = token_cross_entropy(model->forward(t.inputs), t.targets);  // (B, T)
     auto text = t.is_tag.logical_not();
@@ -28,6 +30,13 @@ HeldoutLoss heldout_loss(LlamaModel& model, const Dataset& data, const DocumentP
     r.tag_tokens += static_cast<uint64_t>(t.is_tag.sum().item<int64_t>());
   }
   if (was_training) model->train();
+  if (group) {
+    auto sums = group->sum({text_sum, tag_sum, double(r.tokens), double(r.tag_tokens)});
+    text_sum = sums[0];
+    tag_sum = sums[1];
+    r.tokens = static_cast<uint64_t>(sums[2]);
+    r.tag_tokens = static_cast<uint64_t>(sums[3]);
+  }
   r.loss = text_sum / std::max<double>(1.0, static_cast<double>(r.tokens));
   r.tag_loss = r.tag_tokens ? tag_sum / static_cast<double>(r.tag_tokens) : 0.0;
   r.perplexity = std::exp(r.loss);

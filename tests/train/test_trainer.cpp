@@ -1,6 +1,12 @@
 // Training loop end to end on a small synthetic dataset: exact resume, held-out
 // loss falls, conditional plans put the right tag before every segment.
 #include <gtest/gtest.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <map>
+#include <set>
+#include <sstream>
 
 #include "dataset_fixture.hpp"
 #include "model/checkpoint.hpp"
@@ -129,6 +135,84 @@ TEST_F(TrainerTest, BadOptionsAreErrorsNotCrashes) {
   o = options("bad3", "mle");
   o.resume = true;  // nothing to resume
   EXPECT_THROW(train(o), Error);
+}
+
+// A resumed run keeps its settings: a changed --lr is refused naming the flag;
+// --steps extends it; other settings given as they were are accepted.
+TEST_F(TrainerTest, ResumeAppliesStepsAndRefusesOtherChangesNamingTheFlag) {
+  TrainOptions first = options("flags", "mle");
+  first.steps = 20;
+  first.stop_after = 10;
+  ASSERT_EQ(train(first).step, 10);
+  TrainOptions changed = options("flags", "mle");
+  changed.resume = true;
+  changed.lr = 1e-2;
+  std::set<std::string> given = {"resume", "out", "lr"};
+  try {
+    train(changed, &given);
+    ADD_FAILURE() << "a changed --lr was accepted";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("--lr"), std::string::npos) << e.what();
+  }
+  TrainOptions model_changed = options("flags", "mle");
+  model_changed.resume = true;
+  model_changed.model = "dim=48,layers=2,heads=2,ctx=32";
+  given = {"resume", "out", "model"};
+  EXPECT_THROW(train(model_changed, &given), Error);
+  TrainOptions longer;
+  longer.out = options("flags", "mle").out;
+  longer.resume = true;
+  longer.steps = 30;
+  given = {"resume", "out", "steps"};
+  TrainResult r = train(longer, &given);
+  EXPECT_EQ(r.step, 30);
+  EXPECT_EQ(read_json_file(longer.out + "/checkpoint/train_state.json").at("options").at("steps"), 30);
+  TrainOptions shorter = longer;
+  shorter.steps = 5;  // before the checkpoint
+  EXPECT_THROW(train(shorter, &given), Error);
+}
+
+// After a kill: the staging directory of the dead writer is removed, and the
+// steps it logged after its last checkpoint (and a line cut short) are logged
+// once, by the resumed run, not twice.
+TEST_F(TrainerTest, ResumeAfterAKillLeavesNoStagingAndLogsEveryStepOnce) {
+  TrainOptions o = options("killed", "mle");
+  o.steps = 20;
+  o.stop_after = 12;
+  train(o);
+  const std::string out = o.out;
+  // What a kill at step 14, while saving, would have left: a dead process's staging
+  // directory and log lines past the checkpoint.
+  pid_t dead = ::fork();
+  if (dead == 0) ::_exit(0);
+  ::waitpid(dead, nullptr, 0);
+  const std::string staging = out + "/checkpoint.staging-" + std::to_string(dead) + "-0";
+  make_directories(staging);
+  write_file_atomic(staging + "/config.json", "{}");
+  const std::string live = out + "/checkpoint.staging-" + std::to_string(::getpid()) + "-7";  // a live writer's
+  make_directories(live);
+  {
+    std::FILE* f = std::fopen((out + "/metrics.jsonl").c_str(), "a");
+    std::fputs("{\"type\":\"train\",\"step\":13,\"loss\":9}\n{\"type\":\"train\",\"step\":14,\"loss\":9}\n{\"type\":\"tr", f);
+    std::fclose(f);
+  }
+  TrainOptions resume = options("killed", "mle");
+  resume.steps = 20;
+  resume.resume = true;
+  train(resume);
+  EXPECT_FALSE(is_directory(staging));
+  EXPECT_TRUE(is_directory(live));
+  remove_all(live);
+  std::map<int64_t, int> seen;
+  std::istringstream in(read_file(out + "/metrics.jsonl"));
+  std::string line;
+  while (std::getline(in, line)) {
+    json rec = json::parse(line);  // every line is whole
+    if (rec.at("type") == "train") ++seen[rec.at("step").get<int64_t>()];
+  }
+  ASSERT_EQ(seen.size(), 20u);
+  for (auto [step, count] : seen) EXPECT_EQ(count, 1) << "step " << step;
+  EXPECT_LT(seen.begin()->first, 2);
 }
 
 }  // namespace
