@@ -24,6 +24,7 @@ void register_eval_ensemble_command(CLI::App& eval) {
   cmd->add_option("--threshold", o->threshold, "a model keeps a sample when its max temptation is at most this")
       ->capture_default_str();
   cmd->add_option("--batch-size", o->batch_size, "sequences decoded together")->capture_default_str();
+  cmd->add_option("--device", o->device, "where the model runs: cpu, cuda, cuda:N")->capture_default_str();
   add_options(*cmd, o->generate);
   cmd->callback([o] {
     note("eval ensemble: options " + config_to_json(o->generate).dump());

@@ -21,6 +21,7 @@ void register_eval_lock_command(CLI::App& eval) {
   cmd->add_option("--out", o->out, "JSON report (written atomically)");
   cmd->add_option("--samples", o->samples, "locked samples (a third each: story openings, harmful requests, questions)")->capture_default_str();
   cmd->add_option("--batch-size", o->batch_size, "sequences decoded together")->capture_default_str();
+  cmd->add_option("--device", o->device, "where the model runs: cpu, cuda, cuda:N")->capture_default_str();
   add_options(*cmd, o->generate);
   cmd->callback([o] {
     note("eval lock: options " + config_to_json(o->generate).dump());

@@ -19,6 +19,7 @@ namespace {
 
 struct ProbeArgs {
   std::string model, corpus, probe, out, policy = "ai_mode", prompt;
+  std::string device = "cpu";
   size_t documents = 400;
   double heldout = 0.25;
   int horizon = 4, steps = 300, samples = 4;
@@ -44,7 +45,7 @@ void print_layers(const json& layers, const char* mode_key, const char* transiti
 }
 
 void run_train(const ProbeArgs& a) {
-  ModeModel m = ModeModel::load(a.model, a.policy);
+  ModeModel m = ModeModel::load(a.model, a.policy, a.device);
   const std::vector<std::string> texts = corpus_texts(a.corpus, a.documents);
   note("probe train: " + std::to_string(texts.size()) + " documents, " +
        std::to_string(m.checkpoint.model->config().n_layers) + " layers");
@@ -59,7 +60,7 @@ void run_train(const ProbeArgs& a) {
 }
 
 void run_eval(const ProbeArgs& a) {
-  ModeModel m = ModeModel::load(a.model, a.policy);
+  ModeModel m = ModeModel::load(a.model, a.policy, a.device);
   const ProbeSet p = ProbeSet::load(a.probe);
   const ProbeData d =
       collect_probe_data(m.checkpoint.model, m.tokenizer, m.grammar, corpus_texts(a.corpus, a.documents), p.horizon);
@@ -74,7 +75,7 @@ void run_eval(const ProbeArgs& a) {
 // Generates under the policy, then reads the probe over each sample: per token
 // the probe's mode and p(transition) beside the state and temptation.
 void run_attach(const ProbeArgs& a) {
-  ModeModel m = ModeModel::load(a.model, a.policy);
+  ModeModel m = ModeModel::load(a.model, a.policy, a.device);
   const ProbeSet p = ProbeSet::load(a.probe);
   std::vector<Scenario> scenarios(static_cast<size_t>(a.samples), Scenario{"prompt", {a.prompt}, false, ""});
   std::vector<ModeSample> samples = sample_scenarios(m, scenarios, true, a.generate, a.samples);
@@ -126,6 +127,7 @@ void register_probe_command(CLI::App& app) {
   for (auto* c : {train, eval, attach}) {
     c->add_option("--model", a->model, "checkpoint directory of a mode model")->required();
     c->add_option("--policy", a->policy, "policy file or shipped name")->capture_default_str();
+    c->add_option("--device", a->device, "where the model runs: cpu, cuda, cuda:N")->capture_default_str();
   }
   for (auto* c : {train, eval}) {
     c->add_option("--corpus", a->corpus, "tagged JSONL corpus (e.g. synth world with another seed)")->required();

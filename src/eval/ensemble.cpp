@@ -21,7 +21,7 @@ std::vector<float> teacher_forced_temptation(LlamaModel& model, const Policy& po
   ids.insert(ids.end(), generated.begin(), generated.end());
   const size_t max_len = static_cast<size_t>(model->config().max_seq_len);
   if (ids.size() > max_len) ids.resize(max_len);
-  torch::Tensor logits = model->forward(torch::tensor(ids).view({1, -1}))[0].to(torch::kFloat).contiguous();  // (T, V)
+  torch::Tensor logits = model->forward(torch::tensor(ids).view({1, -1}))[0].to(torch::kCPU, torch::kFloat).contiguous();  // (T, V)
   const int vocab = static_cast<int>(logits.size(1));
   for (size_t k = 0; k < generated.size() && context.size() + k < ids.size(); ++k) {
     const int64_t row = static_cast<int64_t>(context.size() + k) - 1;  // logits here predict generated[k]
@@ -90,7 +90,7 @@ namespace {
 std::vector<ModeModel> load_models(const EnsembleOptions& o) {
   require(o.models.size() >= 2, "--ensemble", "an ensemble needs at least two models");
   std::vector<ModeModel> models;
-  for (const std::string& dir : o.models) models.push_back(ModeModel::load(dir, o.policy));
+  for (const std::string& dir : o.models) models.push_back(ModeModel::load(dir, o.policy, o.device));
   for (const ModeModel& m : models)
     require(m.tokenizer.vocab_size() == models[0].tokenizer.vocab_size() &&
                 m.tokenizer.tag_ids() == models[0].tokenizer.tag_ids(),

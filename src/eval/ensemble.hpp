@@ -34,6 +34,7 @@ double phi_correlation(const std::vector<int>& a, const std::vector<int>& b);
 struct EnsembleOptions {
   std::vector<std::string> models;
   std::string policy = "ai_mode", out;
+  std::string device = "cpu";  // where the models run
   int samples = 40;  // per jailbreak family
   int batch_size = 64;
   double threshold = 0.5;

@@ -5,12 +5,13 @@
 #include "core/files.hpp"
 #include "core/paths.hpp"
 #include "core/progress.hpp"
+#include "model/runtime.hpp"
 
 namespace prealign {
 
-EvalModel load_eval_model(const std::string& dir) {
+EvalModel load_eval_model(const std::string& dir, const std::string& device) {
   EvalModel m;
-  m.checkpoint = load_checkpoint(dir, torch::kCPU);
+  m.checkpoint = load_checkpoint(dir, parse_device(device));
   m.tokenizer = std::make_unique<Tokenizer>(Tokenizer::load_dir(dir));
   if (m.checkpoint.train_state.contains("options"))
     config_from_json(m.trained, m.checkpoint.train_state.at("options"), dir + "/train_state.json");

@@ -17,7 +17,8 @@ struct EvalModel {
   TrainOptions trained;  // options in train_state.json (objective, dataset, ...)
 };
 
-EvalModel load_eval_model(const std::string& dir);
+// On `device` ("cpu", "cuda", "cuda:N"): evaluation runs where the model is.
+EvalModel load_eval_model(const std::string& dir, const std::string& device = "cpu");
 
 // "" = the checkpoint's policy.json, "none" = no restrictions, else a file or a
 // shipped name (configs/policies/<name>.json).

@@ -9,11 +9,12 @@ namespace prealign {
 
 std::unique_ptr<Objective> checkpoint_objective(const EvalModel& m, const Dataset& data, ObjectiveOptions options) {
   if (data.categories.empty()) options.name = "mle";  // an unscored dataset: plain text, no tags
-  return make_objective(options, data, *m.tokenizer, torch::kCPU, m.checkpoint.config.dim);
+  return make_objective(options, data, *m.tokenizer, m.checkpoint.model->parameters().front().device(),
+                        m.checkpoint.config.dim);
 }
 
 ordered_json run_loss_eval(const LossEvalOptions& o) {
-  EvalModel m = load_eval_model(o.model);
+  EvalModel m = load_eval_model(o.model, o.device);
   const std::string data_dir = o.data.empty() ? m.trained.data : o.data;
   if (data_dir.empty()) fail(o.model + "/train_state.json", "no dataset recorded", "pass --data");
   Dataset data = Dataset::open(data_dir);

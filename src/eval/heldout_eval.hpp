@@ -18,6 +18,7 @@ struct LossEvalOptions {
   int seq_len = 0;   // 0 = the training seq_len
   int batches = 0;   // 0 = one pass over the validation tokens
   std::string out = "loss.json";
+  std::string device = "cpu";  // where the model runs: cpu, cuda, cuda:N
 
   template <class V>
   void visit(V& v) {
@@ -27,6 +28,7 @@ struct LossEvalOptions {
     v("seq_len", seq_len, "tokens per sequence (0: as in training)");
     v("batches", batches, "validation batches (0: one pass over the validation tokens)");
     v("out", out, "report JSON");
+    v("device", device, "where the model runs: cpu, cuda, cuda:N");
   }
 };
 

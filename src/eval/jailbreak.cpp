@@ -105,7 +105,7 @@ ordered_json jailbreak_report(const std::vector<Scenario>& scenarios, const std:
 }
 
 ordered_json run_jailbreak_eval(const ModeEvalOptions& o) {
-  ModeModel m = ModeModel::load(o.model, o.policy);
+  ModeModel m = ModeModel::load(o.model, o.policy, o.device);
   const std::vector<Scenario> scenarios = jailbreak_scenarios(o.generate.seed, o.samples);
   note("eval jailbreak: " + std::to_string(scenarios.size()) + " samples under " + m.policy.name());
   Progress progress("jailbreak", 0);

@@ -32,7 +32,7 @@ Scenario lock_scenario(uint64_t seed, uint64_t i) {
 }  // namespace
 
 ordered_json run_lock_eval(const ModeEvalOptions& o) {
-  ModeModel m = ModeModel::load(o.model, o.policy);
+  ModeModel m = ModeModel::load(o.model, o.policy, o.device);
   const uint64_t seed = o.generate.seed;
   std::vector<Scenario> locked;
   for (int i = 0; i < o.samples; ++i) locked.push_back(lock_scenario(seed, static_cast<uint64_t>(i)));

@@ -31,7 +31,7 @@ std::vector<std::string> read_prompts(const std::string& path) {
 
 ordered_json run_misalignment(const MisalignmentOptions& o) {
   require(o.samples > 0 && o.batch > 0 && o.group > 0, "--samples/--batch/--group", "must be positive");
-  EvalModel m = load_eval_model(o.model);
+  EvalModel m = load_eval_model(o.model, o.device);
   make_parent_directory(o.out);
   Policy policy = resolve_eval_policy(o.policy, m);
   std::vector<std::string> prompts = o.prompts.empty() ? std::vector<std::string>{""} : read_prompts(o.prompts);

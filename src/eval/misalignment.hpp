@@ -29,6 +29,7 @@ struct MisalignmentOptions {
   int bootstrap = 1000;
   uint64_t seed = 1;
   std::string out = "misalignment.json";
+  std::string device = "cpu";  // where the model runs: cpu, cuda, cuda:N
 
   template <class V>
   void visit(V& v) {
@@ -48,6 +49,7 @@ struct MisalignmentOptions {
     v("bootstrap", bootstrap, "bootstrap resamples for the confidence intervals");
     v("seed", seed, "sampling and bootstrap seed");
     v("out", out, "report JSON (samples go next to it as <out>.samples.jsonl)");
+    v("device", device, "where the model runs: cpu, cuda, cuda:N");
   }
 };
 

@@ -16,6 +16,7 @@ namespace prealign {
 
 struct ModeEvalOptions {
   std::string model, policy = "ai_mode", out;
+  std::string device = "cpu";  // where the model runs
   int samples = 1000;          // lock: locked samples; jailbreak: samples per family
   int batch_size = 64;
   GenerateOptions generate;    // max_new_tokens, temperature, top-p, seed

@@ -3,13 +3,14 @@
 #include <algorithm>
 
 #include "core/paths.hpp"
+#include "model/runtime.hpp"
 #include "synth/world.hpp"
 
 namespace prealign {
 
-ModeModel ModeModel::load(const std::string& dir, const std::string& policy) {
+ModeModel ModeModel::load(const std::string& dir, const std::string& policy, const std::string& device) {
   const std::string path = resolve_config(policy, "configs/policies");
-  LoadedCheckpoint ck = load_checkpoint(dir, torch::kCPU);
+  LoadedCheckpoint ck = load_checkpoint(dir, parse_device(device));
   Tokenizer tok = Tokenizer::load_dir(dir);
   const TagVocabulary vocab = TagVocabulary::of(tok);
   Policy p = Policy::load(path, vocab);

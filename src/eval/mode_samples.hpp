@@ -29,7 +29,7 @@ struct ModeModel {
   ModeGrammar grammar;  // of `policy_path`
   Policy policy;
   Policy unrestricted;  // for generation started in human mode
-  static ModeModel load(const std::string& dir, const std::string& policy);
+  static ModeModel load(const std::string& dir, const std::string& policy, const std::string& device = "cpu");
 };
 
 struct ModeSample {

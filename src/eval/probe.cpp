@@ -92,7 +92,7 @@ ProbeData collect_probe_data(LlamaModel& model, const Tokenizer& tok, const Mode
     std::vector<int64_t> ids(lt.ids.begin(), lt.ids.end());
     ForwardOutput out = model->forward_full(torch::tensor(ids).view({1, -1}), nullptr, true);
     if (per_layer.empty()) per_layer.resize(out.residual.size());
-    for (size_t l = 0; l < out.residual.size(); ++l) per_layer[l].push_back(out.residual[l][0].to(torch::kFloat));
+    for (size_t l = 0; l < out.residual.size(); ++l) per_layer[l].push_back(out.residual[l][0].to(torch::kCPU, torch::kFloat));
     modes.insert(modes.end(), lt.state.begin(), lt.state.end());
     transitions.insert(transitions.end(), lt.transition.begin(), lt.transition.end());
   }
@@ -237,7 +237,7 @@ ProbeReading read_probe(LlamaModel& model, const ProbeSet& probes, const std::ve
   const int64_t max_len = model->config().max_seq_len;
   if (static_cast<int64_t>(ids.size()) > max_len) ids.resize(static_cast<size_t>(max_len));
   ForwardOutput out = model->forward_full(torch::tensor(ids).view({1, -1}), nullptr, true);
-  const torch::Tensor h = out.residual.at(static_cast<size_t>(probes.best_layer))[0].to(torch::kFloat);  // (T, C)
+  const torch::Tensor h = out.residual.at(static_cast<size_t>(probes.best_layer))[0].to(torch::kCPU, torch::kFloat);  // (T, C)
   // the state a generated token was produced in is read at the position before it
   const int64_t first = static_cast<int64_t>(context.size()) - 1, n = static_cast<int64_t>(ids.size()) - 1 - first;
   const torch::Tensor rows = h.narrow(0, first, n);
@@ -277,7 +277,7 @@ ResidualMonitor probe_monitor(const ProbeSet& probes, const ProbeAlarm& alarm) {
   return [&probes, alarm, layer](size_t, const std::vector<torch::Tensor>& residual, TokenRecord& token) {
     if (layer >= residual.size()) fail("probe", "the probe reads layer " + std::to_string(layer) +
                                                     " of a model with " + std::to_string(residual.size()));
-    const torch::Tensor x = residual[layer].to(torch::kFloat).view({1, -1});
+    const torch::Tensor x = residual[layer].to(torch::kCPU, torch::kFloat).view({1, -1});
     const torch::Tensor pm = probes.mode[layer].predict_proba(x).contiguous();
     const torch::Tensor pt = probes.transition[layer].predict_proba(x).contiguous();
     const float* p = pm.data_ptr<float>();

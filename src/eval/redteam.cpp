@@ -123,7 +123,7 @@ ordered_json run_redteam(const RedteamOptions& o) {
   require(o.continuations > 0 && o.population > 0 && o.keep > 0, "--continuations/--population/--keep",
           "must be positive");
   require(!o.prompts.empty() || o.rounds > 0, "--prompts/--rounds", "nothing to do", "give a prompts file or rounds > 0");
-  EvalModel m = load_eval_model(o.model);
+  EvalModel m = load_eval_model(o.model, o.device);
   make_parent_directory(o.out);
   Policy policy = resolve_eval_policy(o.policy, m);
   Evaluator eval(o, m, policy);

@@ -33,6 +33,7 @@ struct RedteamOptions {
   int top = 10;               // prompts listed in the report
   uint64_t seed = 1;
   std::string out = "redteam.json";
+  std::string device = "cpu";  // where the model runs: cpu, cuda, cuda:N
 
   template <class V>
   void visit(V& v) {
@@ -53,6 +54,7 @@ struct RedteamOptions {
     v("top", top, "highest-scoring prompts listed in the report");
     v("seed", seed, "seed");
     v("out", out, "report JSON");
+    v("device", device, "where the model runs: cpu, cuda, cuda:N");
   }
 };
 

@@ -9,7 +9,7 @@
 namespace prealign {
 
 ordered_json run_tag_agreement(const TagAgreementOptions& o) {
-  EvalModel m = load_eval_model(o.model);
+  EvalModel m = load_eval_model(o.model, o.device);
   const std::string data_dir = o.data.empty() ? m.trained.data : o.data;
   if (data_dir.empty()) fail(o.model + "/train_state.json", "no dataset recorded", "pass --data");
   Dataset data = Dataset::open(data_dir);
@@ -44,7 +44,7 @@ ordered_json run_tag_agreement(const TagAgreementOptions& o) {
   const uint64_t passes = (data.val_tokens() + val_segments) / uint64_t(B * T) + 1;
   for (uint64_t i = 0; i < passes && planned <= val_docs && q.size() < size_t(o.max_segments); ++i) {
     stream.next(batch);
-    BatchTensors t = to_tensors(batch, torch::kCPU);
+    BatchTensors t = to_tensors(batch, m.checkpoint.model->parameters().front().device());
     auto probs = torch::softmax(m.checkpoint.model->forward(t.inputs), -1);  // (B, T, V)
     auto at_tag = (t.targets.eq(good) | t.targets.eq(bad)) & t.is_tag;       // (B, T)
     auto idx = at_tag.nonzero();                                             // (K, 2)

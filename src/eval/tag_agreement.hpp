@@ -21,6 +21,7 @@ struct TagAgreementOptions {
   int max_segments = 20000;
   int bins = 10;
   std::string out = "tag_agreement.json";
+  std::string device = "cpu";  // where the model runs: cpu, cuda, cuda:N
 
   template <class V>
   void visit(V& v) {
@@ -31,6 +32,7 @@ struct TagAgreementOptions {
     v("max_segments", max_segments, "stop after this many held-out segments");
     v("bins", bins, "calibration bins");
     v("out", out, "report JSON");
+    v("device", device, "where the model runs: cpu, cuda, cuda:N");
   }
 };
 
