@@ -37,6 +37,9 @@ struct CorpusReadStats {
   std::vector<std::string> first_errors;   // up to 20 messages, for the summary
 };
 
+// "i/n" (a job array's part: 0 <= i < n) -> {i, n}; Error naming `where` otherwise.
+std::pair<uint64_t, uint64_t> parse_shard(const std::string& text, const std::string& where);
+
 // Calls `sink` for every good document of every input, in input order.
 // Empty documents are bad input (an Error, or skipped and counted with skip_bad).
 CorpusReadStats read_corpus(const std::vector<std::string>& inputs, const CorpusReadOptions& options,

@@ -1,5 +1,7 @@
 #include "data/tokenize.hpp"
 
+#include <tuple>
+
 #include <fnmatch.h>
 
 #include <chrono>
@@ -149,6 +151,8 @@ ordered_json manifest(const std::vector<std::string>& inputs, const Tokenizer& t
   m["val"] = val.entries;
   m["totals"] = {{"train", split_json(stats.train)}, {"val", split_json(stats.val)}};
   m["split"] = {{"by", "hash of (seed, document id)"}, {"seed", options.seed}, {"val_fraction", options.val_fraction}};
+  const auto part = parse_shard(options.shard, "--shard");
+  m["part"] = {{"index", part.first}, {"count", part.second}};
   m["inputs"] = inputs;
   m["options"] = config_to_json(opts);
   m["read"] = {{"documents", stats.read.documents}, {"bytes", stats.read.bytes}, {"skipped", stats.read.skipped},
@@ -257,6 +261,7 @@ TokenizeStats tokenize_corpus(const std::vector<std::string>& inputs, const Toke
   ro.tagged = options.tagged;
   ro.text_field = options.text_field;
   ro.id_field = options.id_field;
+  std::tie(ro.shard_index, ro.shard_count) = parse_shard(options.shard, "--shard");
   stats.read = read_corpus(inputs, ro, [&](Document&& d) { dt(std::move(d)); });
   dt.finish();
 

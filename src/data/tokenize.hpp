@@ -22,6 +22,7 @@ struct TokenizeOptions {
   uint64_t shard_tokens = 50000000;  // a shard is closed once it holds this many tokens
   std::string text_field = "text";
   std::string id_field = "id";
+  std::string shard = "0/1";         // a job array's part: records i, i+n, ... (dataset merge joins parts)
 
   template <class V>
   void visit(V& v) {
@@ -35,6 +36,8 @@ struct TokenizeOptions {
     v("shard_tokens", shard_tokens, "tokens per shard file");
     v("text_field", text_field, "JSONL field holding the text");
     v("id_field", id_field, "JSONL field holding the document id");
+    v("shard", shard, "i/n: tokenize only records i, i+n, ... (one job of an array; join the parts with "
+                      "prealign dataset merge)");
   }
 };
 

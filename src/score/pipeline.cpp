@@ -553,20 +553,6 @@ json ScoreConfig::to_json() const {
           {"batch_bytes", batch_bytes}};
 }
 
-std::pair<uint64_t, uint64_t> parse_shard(const std::string& text, const std::string& where) {
-  size_t slash = text.find('/');
-  auto number = [&](const std::string& s, uint64_t& out) {
-    if (s.empty() || s.size() > 18 || s.find_first_not_of("0123456789") != std::string::npos) return false;
-    out = std::stoull(s);
-    return true;
-  };
-  uint64_t i = 0, n = 0;
-  if (slash == std::string::npos || !number(text.substr(0, slash), i) || !number(text.substr(slash + 1), n) || n == 0 ||
-      i >= n)
-    fail(where, "shard \"" + text + "\" is not i/n with 0 <= i < n", "e.g. --shard 3/16 (the 4th of 16 jobs)");
-  return {i, n};
-}
-
 json short_float(float x) {
   if (x == 0.f) return 0.0;
   char buf[32];

@@ -93,9 +93,6 @@ ScoreSummary run_score(const std::vector<std::string>& inputs, const ScoreConfig
 
 std::string format_score_summary(const ScoreSummary& summary);  // the human table printed at the end
 
-// "i/n" with 0 <= i < n; Error naming `where` otherwise.
-std::pair<uint64_t, uint64_t> parse_shard(const std::string& text, const std::string& where);
-
 // The shortest decimal that reads back as the same float, as a JSON number
 // (0.1f is written 0.1, not 0.10000000149011612).
 json short_float(float x);

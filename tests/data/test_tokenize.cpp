@@ -13,6 +13,7 @@
 #include "core/json_io.hpp"
 #include "core/lines.hpp"
 #include "core/rng.hpp"
+#include "data/dataset_merge.hpp"
 #include "data/shard.hpp"
 #include "data/tokenize.hpp"
 #include "test_util.hpp"
@@ -298,4 +299,57 @@ TEST(TokenizerTrainSplit, HeldOutDocumentsNeverShapeTheVocabulary) {
     else
       EXPECT_EQ(pieces, 1u) << words[size_t(i)] << " was trained on";
   }
+}
+
+namespace {
+
+// Document id -> (split, tokens) of every document of a dataset.
+std::map<std::string, std::pair<std::string, std::vector<int>>> dataset_documents(const Dataset& ds) {
+  std::map<std::string, std::pair<std::string, std::vector<int>>> out;
+  for (const char* split : {"train", "val"})
+    for (const auto& sh : std::string(split) == "train" ? ds.train : ds.val)
+      for (uint64_t d = 0; d < sh->n_docs(); ++d)
+        out[sh->doc_info(d).at("id").get<std::string>()] = {split, doc_tokens(*sh, d)};
+  return out;
+}
+
+}  // namespace
+
+// A job array: tokenize --shard i/3 three times, dataset merge, and the result
+// holds exactly the documents, splits and tokens of tokenizing it all at once.
+TEST_F(TokenizeTest, PartsOfAJobArrayMergeIntoTheWholeDataset) {
+  if (python_sources().empty()) GTEST_SKIP() << "no /usr/lib/python3.11/json";
+  const std::string dir = prealign::testing::temp_dir();
+  write_corpus(dir + "/corpus.jsonl", 2);
+  TokenizeOptions whole;
+  whole.out = dir + "/whole";
+  whole.val_fraction = 0.3;
+  tokenize_corpus({dir + "/corpus.jsonl"}, *tok_, whole);
+  std::vector<std::string> parts;
+  for (int i = 0; i < 3; ++i) {
+    TokenizeOptions part = whole;
+    part.out = dir + "/part-" + std::to_string(i);
+    part.shard = std::to_string(i) + "/3";
+    tokenize_corpus({dir + "/corpus.jsonl"}, *tok_, part);
+    parts.push_back(part.out);
+  }
+  MergeResult r = merge_datasets(parts, dir + "/merged");
+  auto expected = dataset_documents(Dataset::open(whole.out));
+  auto got = dataset_documents(Dataset::open(dir + "/merged"));
+  EXPECT_EQ(got, expected);
+  EXPECT_EQ(r.documents, expected.size());
+  // No shard was copied: the merged directory holds only its manifest and tokenizer.
+  for (const auto& f : list_files(dir + "/merged")) EXPECT_EQ(f.find(".bin"), std::string::npos) << f;
+
+  // Missing or repeated parts, or parts split differently, are refused.
+  EXPECT_THROW(merge_datasets({parts[0], parts[1]}, dir + "/two-of-three"), Error);
+  EXPECT_THROW(merge_datasets({parts[0], parts[0], parts[1]}, dir + "/twice"), Error);
+  TokenizeOptions other = whole;
+  other.out = dir + "/other-seed";
+  other.shard = "2/3";
+  other.seed = 99;
+  tokenize_corpus({dir + "/corpus.jsonl"}, *tok_, other);
+  EXPECT_THROW(merge_datasets({parts[0], parts[1], other.out}, dir + "/mixed-seeds"), Error);
+  EXPECT_FALSE(fs::exists(dir + "/mixed-seeds"));
+  EXPECT_THROW(merge_datasets(parts, dir + "/merged"), Error);  // never over an existing directory
 }
