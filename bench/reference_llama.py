@@ -109,6 +109,8 @@ def main():
     ap.add_argument("--steps", type=int, default=10)
     ap.add_argument("--warmup", type=int, default=2)
     ap.add_argument("--threads", type=int, default=0)
+    ap.add_argument("--precision", choices=["fp32", "bf16"], default="fp32",
+                    help="bf16: torch.autocast('cpu', bfloat16) around forward and loss, fp32 master weights")
     a = ap.parse_args()
     if a.threads:
         torch.set_num_threads(a.threads)
@@ -124,8 +126,9 @@ def main():
     for step in range(a.warmup + a.steps):
         x = torch.randint(0, a.vocab, (a.batch_size, a.seq_len + 1), generator=g)
         t0 = time.perf_counter()
-        logits = m(x[:, :-1])
-        loss = F.cross_entropy(logits.reshape(-1, a.vocab), x[:, 1:].reshape(-1))
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=a.precision == "bf16"):
+            logits = m(x[:, :-1])
+            loss = F.cross_entropy(logits.float().reshape(-1, a.vocab), x[:, 1:].reshape(-1))
         loss.backward()
         torch.nn.utils.clip_grad_norm_(m.parameters(), 1.0)
         opt.step()
@@ -135,7 +138,7 @@ def main():
     times.sort()
     median = times[len(times) // 2]
     print(json.dumps({"impl": "pytorch-python", "tok_s": a.batch_size * a.seq_len / median,
-                      "step_ms": [round(t * 1000, 2) for t in times], "threads": torch.get_num_threads(),
+                      "step_ms": [round(t * 1000, 2) for t in times], "threads": torch.get_num_threads(), "precision": a.precision,
                       "params": sum(p.numel() for p in m.parameters())}))
 
 
