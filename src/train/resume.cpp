@@ -16,7 +16,8 @@ namespace {
 // Settings that do not change what the run computes, or that a user legitimately
 // changes mid-run (steps: extend it).
 const std::set<std::string> kChangeable = {
-    "steps",        "stop_after",      "device",        "out",          "resume",       "eval_every",
+    "steps",        "stop_after",      "device",        "out",          "resume",       "auto_resume",
+    "eval_every",
     "eval_batches", "save_every",      "keep_checkpoints", "log_every", "precision",    "grad_checkpoint",
     "grad_bucket_mb", "grad_overlap",  "dist_timeout"};
 

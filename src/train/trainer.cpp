@@ -282,6 +282,7 @@ void restore(Run& r, const LoadedCheckpoint& ckpt, const std::string& ckpt_dir) 
 void setup(Run& r, TrainOptions options, const std::set<std::string>& given) {
   std::unique_ptr<LoadedCheckpoint> ckpt;
   const std::string ckpt_dir = options.out + "/checkpoint";
+  if (options.auto_resume && is_directory(ckpt_dir)) options.resume = true;
   // As asked: --resume with --init-from is a conflict; a resumed run's own saved init_from is not.
   require(!(options.resume && !options.init_from.empty()), "--resume/--init-from", "give one or the other");
   if (!options.resume) validate(options);

@@ -21,6 +21,7 @@ struct TrainOptions {
   std::string init_from;           // fine-tune: start from this checkpoint's weights
   std::string policy;              // policy.json stored in the checkpoint (default: derived from the objective)
   bool resume = false;             // continue <out>/checkpoint
+  bool auto_resume = false;        // resume when <out>/checkpoint exists, else start (scheduler requeues)
   int64_t steps = 1000;
   int64_t stop_after = 0;          // end this invocation after this many steps (job time limits); 0 = run to `steps`
   int batch_size = 8;
@@ -54,6 +55,7 @@ struct TrainOptions {
     v("init_from", init_from, "fine-tune: start from this checkpoint's weights");
     v("policy", policy, "policy.json to store as the checkpoint's default (default: from the objective)");
     v("resume", resume, "continue from <out>/checkpoint");
+    v("auto_resume", auto_resume, "resume if <out>/checkpoint exists, else start a new run (for job requeues)");
     v("steps", steps, "optimizer steps in the whole run");
     v("stop_after", stop_after, "end this invocation after N steps (resume later); 0 = run to --steps");
     v("batch_size", batch_size, "sequences per micro-batch, per rank");

@@ -172,6 +172,18 @@ TEST_F(TrainerTest, ResumeAppliesStepsAndRefusesOtherChangesNamingTheFlag) {
   EXPECT_THROW(train(shorter, &given), Error);
 }
 
+// --auto-resume: a requeued job's command line starts the run the first time and continues it after.
+TEST_F(TrainerTest, AutoResumeStartsARunThenContinuesIt) {
+  TrainOptions o = options("requeued", "mle");
+  o.steps = 20;
+  o.stop_after = 10;
+  o.auto_resume = true;
+  EXPECT_EQ(train(o).step, 10);
+  TrainResult second = train(o);
+  EXPECT_EQ(second.step, 20);
+  EXPECT_EQ(second.losses.size(), 10u);
+}
+
 // After a kill: the staging directory of the dead writer is removed, and the
 // steps it logged after its last checkpoint (and a line cut short) are logged
 // once, by the resumed run, not twice.
