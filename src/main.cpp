@@ -4,6 +4,7 @@
 #include <cstdio>
 
 #include "cli/commands.hpp"
+#include "cli/help_format.hpp"
 #include "core/error.hpp"
 #include "model/matmul.hpp"
 #include "model/runtime.hpp"
@@ -13,6 +14,7 @@ int main(int argc, char** argv) {
   CLI::App app{"prealign: alignment during pretraining (conditional training with behaviour tags)"};
   app.require_subcommand(1);
   app.set_help_all_flag("--help-all", "help for every subcommand");
+  app.formatter(std::make_shared<prealign::HelpFormatter>());  // before the subcommands, which copy it
   int threads = 0;
   std::string matmul = prealign::matmul_backend();
   app.add_option("--threads", threads, "CPU threads for tensor math (0 = all cores)");
