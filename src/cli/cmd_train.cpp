@@ -1,6 +1,7 @@
 // prealign train: dataset + objective -> checkpoint.
 #include "cli/commands.hpp"
 #include "cli/options.hpp"
+#include "cli/shipped.hpp"
 #include "core/config.hpp"
 #include "core/progress.hpp"
 #include "train/trainer.hpp"
@@ -11,6 +12,8 @@ void register_train_command(CLI::App& app) {
   auto* cmd = app.add_subcommand("train", "train a model on a tokenized dataset with an objective (mle, conditional, ...)");
   auto options = std::make_shared<TrainOptions>();
   add_options(*cmd, *options);
+  accept_shipped(*cmd, "--policy", ShippedKind::policy);
+  accept_model_spec(cmd->get_option("--model"));
   cmd->callback([options] {
     note("train: options " + config_to_json(*options).dump());
     TrainResult r = train(*options);

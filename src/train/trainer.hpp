@@ -41,9 +41,9 @@ struct TrainOptions {
   void visit(V& v) {
     v("data", data, "dataset directory written by prealign tokenize");
     v("out", out, "run directory (checkpoint/, metrics.jsonl, run.json)");
-    v("model", model, "preset (tiny, small, base, medium, large) or dim=..,layers=..,heads=..");
+    v("model", model, "model preset or dim=..,layers=..,heads=..");
     v("init_from", init_from, "fine-tune: start from this checkpoint's weights");
-    v("policy", policy, "policy.json to store as the checkpoint's default (default: from the objective)");
+    v("policy", policy, "policy file or name to store as the checkpoint's default (default: from the objective)");
     v("resume", resume, "continue from <out>/checkpoint");
     v("steps", steps, "optimizer steps in the whole run");
     v("stop_after", stop_after, "end this invocation after N steps (resume later); 0 = run to --steps");
