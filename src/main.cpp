@@ -4,6 +4,7 @@
 #include <cstdio>
 
 #include "cli/commands.hpp"
+#include "cli/help_format.hpp"
 #include "core/error.hpp"
 #include "model/matmul.hpp"
 #include "model/runtime.hpp"
@@ -13,6 +14,7 @@ int main(int argc, char** argv) {
   CLI::App app{"prealign: alignment during pretraining (conditional training with behaviour tags)"};
   app.require_subcommand(1);
   app.set_help_all_flag("--help-all", "help for every subcommand");
+  app.formatter(std::make_shared<prealign::HelpFormatter>());  // before the subcommands, which copy it
   int threads = 0;
   std::string matmul = prealign::matmul_backend();
   app.add_option("--threads", threads, "CPU threads for tensor math (0 = all cores)");
@@ -22,24 +24,7 @@ int main(int argc, char** argv) {
     prealign::set_matmul_backend(matmul);
   });
 
-  prealign::register_tokenizer_command(app);
-  prealign::register_tokenize_command(app);
-  prealign::register_dataset_command(app);
-  prealign::register_train_command(app);
-  prealign::register_launch_command(app);
-  prealign::register_generate_command(app);
-  prealign::register_demo_command(app);
-  prealign::register_serve_command(app);
-  prealign::register_score_command(app);
-  prealign::register_label_command(app);
-  prealign::register_classifier_command(app);
-  prealign::register_lint_command(app);
-  prealign::register_synth_command(app);
-  prealign::register_probe_command(app);
-  // `prealign eval <what>`: each evaluation registers itself on this group.
-  auto* eval = app.add_subcommand("eval", "measure models: misalignment, held-out loss, red-team, tag agreement, ...");
-  eval->require_subcommand(1);
-  prealign::register_eval_commands(*eval);
+  prealign::register_commands(app);
 
   try {
     app.parse(argc, argv);

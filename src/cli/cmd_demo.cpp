@@ -7,6 +7,7 @@
 
 #include "cli/commands.hpp"
 #include "cli/options.hpp"
+#include "cli/shipped.hpp"
 #include "core/error.hpp"
 #include "core/files.hpp"
 #include "core/lines.hpp"
@@ -238,6 +239,7 @@ void register_demo_command(CLI::App& app) {
   auto* cmd = app.add_subcommand("demo", "train an MLE and a conditional model on PEP8-scored Python and compare them");
   auto options = std::make_shared<DemoOptions>();
   add_options(*cmd, *options);
+  accept_model_spec(cmd->get_option("--model"));
   auto modes = std::make_shared<bool>(false);
   cmd->add_flag("--modes", *modes, "instead: the seed-000 AI-mode demo (synth world, lint, mode model, lock, jailbreaks)");
   cmd->callback([options, modes] {

@@ -1,6 +1,7 @@
 // prealign eval ensemble: see eval/ensemble.hpp.
 #include "cli/commands.hpp"
 #include "cli/options.hpp"
+#include "cli/shipped.hpp"
 #include "core/config.hpp"
 #include "core/progress.hpp"
 #include "eval/ensemble.hpp"
@@ -18,7 +19,8 @@ void register_eval_ensemble_command(CLI::App& eval) {
   cmd->add_option("--models", o->models, "checkpoint directories (comma-separated), sharing one tokenizer")
       ->required()
       ->delimiter(',');
-  cmd->add_option("--policy", o->policy, "policy file or shipped name")->capture_default_str();
+  accept_shipped(cmd->add_option("--policy", o->policy, "policy file or name")->capture_default_str(),
+                 ShippedKind::policy);
   cmd->add_option("--out", o->out, "JSON report (written atomically)");
   cmd->add_option("--samples-per-family", o->samples, "samples per jailbreak family")->capture_default_str();
   cmd->add_option("--threshold", o->threshold, "a model keeps a sample when its max temptation is at most this")

@@ -1,6 +1,7 @@
 // prealign eval lock: see eval/mode_evals.hpp.
 #include "cli/commands.hpp"
 #include "cli/options.hpp"
+#include "cli/shipped.hpp"
 #include "core/config.hpp"
 #include "core/progress.hpp"
 #include "eval/mode_evals.hpp"
@@ -17,7 +18,8 @@ void register_eval_lock_command(CLI::App& eval) {
   o->samples = 1000;
   o->generate.max_new_tokens = 96;
   cmd->add_option("--model", o->model, "checkpoint directory of a mode model")->required();
-  cmd->add_option("--policy", o->policy, "policy file or shipped name")->capture_default_str();
+  accept_shipped(cmd->add_option("--policy", o->policy, "policy file or name")->capture_default_str(),
+                 ShippedKind::policy);
   cmd->add_option("--out", o->out, "JSON report (written atomically)");
   cmd->add_option("--samples", o->samples, "locked samples (a third each: story openings, harmful requests, questions)")->capture_default_str();
   cmd->add_option("--batch-size", o->batch_size, "sequences decoded together")->capture_default_str();

@@ -8,6 +8,7 @@
 
 #include "cli/commands.hpp"
 #include "cli/options.hpp"
+#include "cli/shipped.hpp"
 #include "core/config.hpp"
 #include "core/lines.hpp"
 #include "core/paths.hpp"
@@ -37,7 +38,7 @@ struct GenerateArgs {
 // shipped policy name (configs/policies/<name>.json).
 Policy resolve_policy(const GenerateArgs& a, const LoadedCheckpoint& ck, const TagVocabulary& vocab) {
   if (a.policy == "none") return Policy::unrestricted(vocab);
-  if (!a.policy.empty()) return Policy::load(resolve_config(a.policy, "configs/policies"), vocab);
+  if (!a.policy.empty()) return Policy::load(resolve_config(a.policy, kPolicyFolder), vocab);
   if (ck.policy.is_object() && ck.policy.empty()) {
     warn("generate: " + a.model + "/policy.json is empty; generating without restrictions");
     return Policy::unrestricted(vocab);
@@ -170,9 +171,10 @@ void register_generate_command(CLI::App& app) {
                   "attach a probe (prealign probe train) as a monitor: per-token mode readings in --json output");
   cmd->add_option("--probe-alarm", a->probe_alarm,
                   "MODE:P: flag tokens where the probe's p(MODE) > P while the policy is in another state (human:0.9)");
-  cmd->add_option("--policy", a->policy,
-                  "policy file or shipped name (good_only, ai_mode); \"none\" = no restrictions "
-                  "(default: the checkpoint's policy.json)");
+  accept_shipped(cmd->add_option("--policy", a->policy,
+                                 "policy file or name, or \"none\" = no restrictions (default: the checkpoint's "
+                                 "policy.json)"),
+                 ShippedKind::policy, {"none"});
   auto* prompt = cmd->add_option("--prompt", a->prompt, "the prompt (default: empty, i.e. unconditional)");
   cmd->add_option("--prompts", a->prompts_file, "file of prompts: one per line, or JSONL {\"prompt\": ...}");
   cmd->add_option("--num-samples", a->num_samples, "samples per prompt (sample k uses seed + k)")

@@ -4,6 +4,7 @@
 #include <cstdio>
 
 #include "cli/commands.hpp"
+#include "cli/shipped.hpp"
 #include "core/error.hpp"
 #include "core/files.hpp"
 #include "core/json_io.hpp"
@@ -46,9 +47,9 @@ void print_stats(const ModeStats& s) {
 }
 
 void run_lint(const LintArgs& a) {
-  const std::string policy_path = resolve_config(a.policy, "configs/policies");
+  const std::string policy_path = resolve_config(a.policy, kPolicyFolder);
   const ModeGrammar grammar = ModeGrammar::load(policy_path);
-  const Tagset tagset = Tagset::load(resolve_config(a.tagset, "configs/tagsets"));
+  const Tagset tagset = Tagset::load(resolve_config(a.tagset, kTagsetFolder));
   std::unique_ptr<Tokenizer> tok;
   if (!a.tokenizer.empty()) tok = std::make_unique<Tokenizer>(Tokenizer::load_dir(a.tokenizer));
   LintOptions lo;
@@ -97,9 +98,11 @@ void register_lint_command(CLI::App& app) {
       "and documents with AI text after human text. Exits non-zero when there is any violation.");
   auto a = std::make_shared<LintArgs>();
   cmd->add_option("inputs", a->inputs, "tagged corpus: JSONL files, text files or directories")->required();
-  cmd->add_option("--policy", a->policy, "policy file or shipped name")->capture_default_str();
-  cmd->add_option("--tagset", a->tagset, "tagset file or shipped name (which tag names are tags)")
-      ->capture_default_str();
+  accept_shipped(cmd->add_option("--policy", a->policy, "policy file or name")->capture_default_str(),
+                 ShippedKind::policy);
+  accept_shipped(
+      cmd->add_option("--tagset", a->tagset, "tagset file or name (which tag names are tags)")->capture_default_str(),
+      ShippedKind::tagset);
   cmd->add_option("--tokenizer", a->tokenizer, "tokenizer directory: also count tokens per mode");
   cmd->add_option("--report", a->report, "write the statistics and listed violations as JSON here");
   cmd->add_option("--show", a->show, "list at most this many violations")->capture_default_str();

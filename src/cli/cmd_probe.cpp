@@ -5,6 +5,7 @@
 
 #include "cli/commands.hpp"
 #include "cli/options.hpp"
+#include "cli/shipped.hpp"
 #include "core/error.hpp"
 #include "core/json_io.hpp"
 #include "core/paths.hpp"
@@ -126,7 +127,8 @@ void register_probe_command(CLI::App& app) {
                 "policy state and the temptation");
   for (auto* c : {train, eval, attach}) {
     c->add_option("--model", a->model, "checkpoint directory of a mode model")->required();
-    c->add_option("--policy", a->policy, "policy file or shipped name")->capture_default_str();
+    accept_shipped(c->add_option("--policy", a->policy, "policy file or name")->capture_default_str(),
+                   ShippedKind::policy);
     c->add_option("--device", a->device, "where the model runs: cpu, cuda, cuda:N")->capture_default_str();
   }
   for (auto* c : {train, eval}) {

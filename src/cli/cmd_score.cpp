@@ -3,6 +3,7 @@
 
 #include "cli/commands.hpp"
 #include "cli/options.hpp"
+#include "cli/shipped.hpp"
 #include "core/config.hpp"
 #include "core/paths.hpp"
 #include "core/progress.hpp"
@@ -20,7 +21,7 @@ struct ScoreArgs {
 
 void run_score_command(const ScoreArgs& a) {
   if (a.options.quiet) set_quiet(true);
-  const std::string config_path = resolve_config(a.config, "configs/score");
+  const std::string config_path = resolve_config(a.config, kScoreConfigFolder);
   const ScoreConfig config = ScoreConfig::from_json(read_json_file(config_path), config_path);
   ScoreRunOptions shown = a.options;
   note("score: config " + config_path + " " + config.to_json().dump());
@@ -43,8 +44,8 @@ void register_score_command(CLI::App& app) {
       "Inputs: JSONL (.jsonl/.jsonl.gz), text files, directories (with --glob). Scorers and config: docs/scoring.md.");
   auto a = std::make_shared<ScoreArgs>();
   cmd->add_option("inputs", a->inputs, "JSONL files, text files or directories")->required();
-  cmd->add_option("--config", a->config, "score config JSON, or a shipped one by name (pii, pep8, pii_sentences)")
-      ->required();
+  accept_shipped(cmd->add_option("--config", a->config, "score config file or name")->required(),
+                 ShippedKind::score_config);
   cmd->add_option("-o,--out", a->options.out, "scored JSONL to write (atomically; '-' = stdout)")->required();
   add_options(*cmd, a->options);
   cmd->callback([a] { run_score_command(*a); });

@@ -4,6 +4,7 @@
 
 #include "cli/commands.hpp"
 #include "cli/options.hpp"
+#include "cli/shipped.hpp"
 #include "core/config.hpp"
 #include "core/progress.hpp"
 #include "serve/server.hpp"
@@ -23,6 +24,7 @@ void register_serve_command(CLI::App& app) {
                                  "/v1/chat/completions, /v1/models, /health, /metrics) with temptation per token");
   auto options = std::make_shared<ServeOptions>();
   add_options(*cmd, *options);
+  accept_shipped(*cmd, "--policy", ShippedKind::policy, {"none"});
   cmd->callback([options] {
     note("serve: options " + config_to_json(*options).dump());
     Server server(*options);

@@ -3,34 +3,14 @@
 
 #include "cli/commands.hpp"
 #include "cli/options.hpp"
+#include "cli/shipped.hpp"
+#include "cli/tokenizer_args.hpp"
 #include "core/config.hpp"
 #include "core/files.hpp"
 #include "core/progress.hpp"
 #include "data/tokenize.hpp"
 
 namespace prealign {
-
-namespace {
-
-// --tokenizer names a checkpoint-style directory (tokenizer.model + tagset.json)
-// or a model file; --tagset (repeatable, merged) overrides the tagset stored beside it.
-Tokenizer load_tokenizer(const std::string& path, const std::vector<std::string>& tagsets) {
-  const bool dir = is_directory(path);
-  const std::string model = dir ? path + "/tokenizer.model" : path;
-  if (tagsets.empty()) {
-    if (dir) return Tokenizer::load_dir(path);
-    std::string beside = model.substr(0, model.find_last_of('/') + 1) + "tagset.json";
-    if (!file_exists(beside))
-      fail(model, "no tagset given and no tagset.json beside the model",
-           "pass --tagset configs/tagsets/<name>.json (the tagset the tokenizer was trained with)");
-    return Tokenizer::load(model, Tagset::load(beside));
-  }
-  std::vector<Tagset> sets;
-  for (const std::string& t : tagsets) sets.push_back(Tagset::load(t));
-  return Tokenizer::load(model, Tagset::merge(sets));
-}
-
-}  // namespace
 
 void register_tokenize_command(CLI::App& app) {
   auto* cmd = app.add_subcommand(
@@ -46,12 +26,14 @@ void register_tokenize_command(CLI::App& app) {
   cmd->add_option("inputs", *inputs, "JSONL files, text files or directories")->required();
   cmd->add_option("--tokenizer", *tokenizer, "tokenizer directory (tokenizer.model + tagset.json) or model file")
       ->required();
-  cmd->add_option("--tagset", *tagsets, "tagset JSON (repeatable; default: tagset.json beside the model)");
+  accept_shipped(
+      cmd->add_option("--tagset", *tagsets, "tagset file or name (repeatable; default: tagset.json beside the model)"),
+      ShippedKind::tagset);
   add_options(*cmd, *options);
   cmd->callback([=] {
     if (options->out.empty()) fail("--out", "no output directory given", "pass --out DIR");
     note("tokenize: options " + config_to_json(*options).dump());
-    Tokenizer tok = load_tokenizer(*tokenizer, *tagsets);
+    Tokenizer tok = open_tokenizer(*tokenizer, *tagsets);
     note("tokenize: tokenizer " + *tokenizer + " (vocab " + std::to_string(tok.vocab_size()) + ", " +
          std::to_string(tok.tag_ids().size()) + " tags)");
     TokenizeStats stats = tokenize_corpus(*inputs, tok, *options);

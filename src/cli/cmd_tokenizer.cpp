@@ -13,6 +13,8 @@
 
 #include "cli/commands.hpp"
 #include "cli/options.hpp"
+#include "cli/shipped.hpp"
+#include "cli/tokenizer_args.hpp"
 #include "core/config.hpp"
 #include "core/files.hpp"
 #include "core/progress.hpp"
@@ -114,28 +116,6 @@ class DocumentPipe {
   std::thread thread_;  // last: starts after every other member exists
 };
 
-Tagset load_tagsets(const std::vector<std::string>& paths) {
-  std::vector<Tagset> sets;
-  for (const std::string& p : paths) sets.push_back(Tagset::load(p));
-  return Tagset::merge(sets);
-}
-
-// --tokenizer names a directory (tokenizer.model + tagset.json) or a model file;
-// --tagset (repeatable, merged) replaces the tagset stored beside the model.
-Tokenizer open_tokenizer(const std::string& path, const std::vector<std::string>& tagsets) {
-  const bool dir = is_directory(path);
-  const std::string model = dir ? path + "/tokenizer.model" : path;
-  if (!file_exists(model))
-    fail(model, "no such tokenizer model",
-         "give a directory from `prealign tokenizer train -o DIR/` or its .model file");
-  if (!tagsets.empty()) return Tokenizer::load(model, load_tagsets(tagsets));
-  const std::string beside = model.substr(0, model.find_last_of('/') + 1) + "tagset.json";
-  if (!file_exists(beside))
-    fail(model, "no tagset given and no tagset.json beside the model",
-         "pass --tagset (the tagset it was trained with)");
-  return Tokenizer::load(model, Tagset::load(beside));
-}
-
 std::string read_stdin() {
   std::string s((std::istreambuf_iterator<char>(std::cin)), std::istreambuf_iterator<char>());
   if (std::cin.bad()) fail("stdin", "read error");
@@ -230,12 +210,13 @@ void register_train(CLI::App& parent) {
       "train",
       "train a SentencePiece tokenizer on a corpus; the tags become control symbols (ids 4, 5, ... in tagset\n"
       "order) that plain text can never produce. Writes the model and tagset.json beside it.\n"
-      "Example: prealign tokenizer train corpus.jsonl --tagset configs/tagsets/good_bad.json -o tok/tokenizer.model");
+      "Example: prealign tokenizer train corpus.jsonl --tagset good_bad -o tok/tokenizer.model");
   auto a = std::make_shared<TrainArgs>();
   cmd->add_option("inputs", a->inputs, "JSONL files (.jsonl/.jsonl.gz), text files or directories")->required();
-  cmd->add_option("--tagset", a->tagsets, "tagset JSON (repeatable; merged in order)")
-      ->required()
-      ->allow_extra_args(false);
+  accept_shipped(cmd->add_option("--tagset", a->tagsets, "tagset file or name (repeatable; merged in order)")
+                     ->required()
+                     ->allow_extra_args(false),
+                 ShippedKind::tagset);
   cmd->add_option("-o,--out", a->out, "model file to write (or a directory: DIR/tokenizer.model)")
       ->capture_default_str();
   cmd->add_option("--glob", a->read.glob, "for directories: files whose path matches")->capture_default_str();
@@ -264,8 +245,10 @@ void register_encode(CLI::App& parent) {
   auto as_json = std::make_shared<bool>(false);
   cmd->add_option("--tokenizer", *tokenizer, "tokenizer directory (tokenizer.model + tagset.json) or model file")
       ->required();
-  cmd->add_option("--tagset", *tagsets, "tagset JSON (repeatable; default: tagset.json beside the model)")
-      ->allow_extra_args(false);
+  accept_shipped(
+      cmd->add_option("--tagset", *tagsets, "tagset file or name (repeatable; default: tagset.json beside the model)")
+          ->allow_extra_args(false),
+      ShippedKind::tagset);
   cmd->add_flag("--json", *as_json, "print {\"ids\": [...], \"pieces\": [...]}");
   auto* text_opt = cmd->add_option("text", *text, "text to encode (default: read stdin)");
   cmd->callback([=] {
@@ -296,8 +279,10 @@ void register_decode(CLI::App& parent) {
   auto show_tags = std::make_shared<bool>(false);
   cmd->add_option("--tokenizer", *tokenizer, "tokenizer directory (tokenizer.model + tagset.json) or model file")
       ->required();
-  cmd->add_option("--tagset", *tagsets, "tagset JSON (repeatable; default: tagset.json beside the model)")
-      ->allow_extra_args(false);
+  accept_shipped(
+      cmd->add_option("--tagset", *tagsets, "tagset file or name (repeatable; default: tagset.json beside the model)")
+          ->allow_extra_args(false),
+      ShippedKind::tagset);
   cmd->add_flag("--show-tags", *show_tags, "render tags by name");
   cmd->add_option("ids", *ids, "token ids (default: read stdin)");
   cmd->callback([=] {

@@ -3,6 +3,7 @@
 
 #include "cli/commands.hpp"
 #include "cli/options.hpp"
+#include "cli/shipped.hpp"
 #include "core/config.hpp"
 #include "core/progress.hpp"
 #include "dist/dist_env.hpp"
@@ -14,6 +15,8 @@ void register_train_command(CLI::App& app) {
   auto* cmd = app.add_subcommand("train", "train a model on a tokenized dataset with an objective (mle, conditional, ...)");
   auto options = std::make_shared<TrainOptions>();
   add_options(*cmd, *options);
+  accept_shipped(*cmd, "--policy", ShippedKind::policy);
+  accept_model_spec(cmd->get_option("--model"));
   cmd->callback([cmd, options] {
     // The flags given on this command line: on --resume they say what the user wants changed.
     std::set<std::string> given;

@@ -5,6 +5,9 @@
 
 namespace prealign {
 
+// Every command below, on the root app (main() and the --help tests share it).
+void register_commands(CLI::App& app);
+
 void register_tokenizer_command(CLI::App& app);  // tokenizer train|encode|decode
 void register_tokenize_command(CLI::App& app);   // corpus -> shards
 void register_dataset_command(CLI::App& app);    // dataset merge: parts of a job array -> one dataset

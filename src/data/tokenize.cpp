@@ -240,6 +240,31 @@ struct DocumentTokenizer {
 
 }  // namespace
 
+std::vector<std::string> split_warnings(const TokenizeStats& stats, const TokenizeOptions& options) {
+  std::vector<std::string> out;
+  const std::string docs = std::to_string(stats.documents()) + (stats.documents() == 1 ? " document" : " documents");
+  char fraction[32];
+  std::snprintf(fraction, sizeof fraction, "%g", options.val_fraction);
+  const std::string split = "--val-fraction " + std::string(fraction) + " --seed " + std::to_string(options.seed);
+  if (stats.train.documents == 0)
+    out.push_back("the training split is empty: all " + docs + " fell in the validation split (" + split +
+                  "), so `prealign train` has nothing to train on; lower --val-fraction or add documents");
+  // Held-out loss, eval loss, eval prompts and eval tag-agreement all read the validation split.
+  const std::string consequence =
+      "`prealign train` cannot measure a held-out loss on this dataset, and `eval loss`, `eval prompts` and "
+      "`eval tag-agreement` have nothing to read";
+  char expected[64];
+  std::snprintf(expected, sizeof expected, "about %.2g of %llu here", options.val_fraction * double(stats.documents()),
+                static_cast<unsigned long long>(stats.documents()));
+  if (stats.val.documents == 0 && options.val_fraction > 0)
+    out.push_back("the validation split is empty: none of the " + docs + " fell in it (" + split + "): " + consequence +
+                  "; add documents, or raise --val-fraction (whole documents are held out: " + expected + ")");
+  if (options.val_fraction == 0)
+    out.push_back("no validation split (--val-fraction 0): " + consequence +
+                  "; give --val-fraction > 0 to hold out documents");
+  return out;
+}
+
 TokenizeStats tokenize_corpus(const std::vector<std::string>& inputs, const Tokenizer& tokenizer,
                               const TokenizeOptions& options) {
   const auto t0 = std::chrono::steady_clock::now();
@@ -268,8 +293,7 @@ TokenizeStats tokenize_corpus(const std::vector<std::string>& inputs, const Toke
   if (stats.documents() == 0)
     fail(inputs.front(), "no documents to tokenize" + std::string(stats.read.skipped ? " (all were skipped)" : ""),
          "check the inputs, --format and --glob");
-  if (stats.train.documents == 0) warn("the training split is empty (--val-fraction " + std::to_string(options.val_fraction) + ")");
-  if (stats.val.documents == 0 && options.val_fraction > 0) warn("the validation split is empty: too few documents");
+  for (const std::string& w : split_warnings(stats, options)) warn(w);
   stats.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   // The dataset carries its tokenizer, so training needs nothing but --data.
   write_file_atomic(staging.path + "/tokenizer.model", tokenizer.serialized_model());

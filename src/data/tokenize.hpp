@@ -63,6 +63,10 @@ struct TokenizeStats {
 TokenizeStats tokenize_corpus(const std::vector<std::string>& inputs, const Tokenizer& tokenizer,
                               const TokenizeOptions& options);
 
+// Warnings about a split that leaves later stages without data: an empty
+// training or validation split, each naming what it breaks and the flag to change.
+std::vector<std::string> split_warnings(const TokenizeStats& stats, const TokenizeOptions& options);
+
 // True if the document with this id goes to validation: a pure function of
 // (seed, id), so adding documents never moves others between splits.
 bool is_validation_document(const std::string& id, uint64_t seed, double val_fraction);

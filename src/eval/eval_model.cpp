@@ -21,7 +21,7 @@ EvalModel load_eval_model(const std::string& dir, const std::string& device) {
 Policy resolve_eval_policy(const std::string& name, const EvalModel& m) {
   TagVocabulary vocab = TagVocabulary::of(*m.tokenizer);
   if (name == "none") return Policy::unrestricted(vocab);
-  if (!name.empty()) return Policy::load(resolve_config(name, "configs/policies"), vocab);
+  if (!name.empty()) return Policy::load(resolve_config(name, kPolicyFolder), vocab);
   if (m.checkpoint.policy.is_object() && m.checkpoint.policy.empty()) return Policy::unrestricted(vocab);
   return Policy::from_json(m.checkpoint.policy, vocab, m.checkpoint.dir + "/policy.json");
 }

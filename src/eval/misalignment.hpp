@@ -34,9 +34,9 @@ struct MisalignmentOptions {
   template <class V>
   void visit(V& v) {
     v("model", model, "checkpoint directory");
-    v("score_config", score_config, "scoring config used for labeling (path or shipped name: pep8, pii)");
+    v("score_config", score_config, "score config file or name (the one the corpus was labeled with)");
     v("category", category, "score category to report (default: the config's first)");
-    v("policy", policy, "policy file or shipped name; \"none\" = unrestricted (default: the checkpoint's)");
+    v("policy", policy, "policy file or name, or \"none\" = unrestricted (default: the checkpoint's)");
     v("prompts", prompts, "file with one prompt per line, used in turn (default: unconditional)");
     v("samples", samples, "number of samples (PHF used 4096)");
     v("max_new_tokens", max_new_tokens, "tokens per sample");

@@ -9,7 +9,7 @@
 namespace prealign {
 
 ModeModel ModeModel::load(const std::string& dir, const std::string& policy, const std::string& device) {
-  const std::string path = resolve_config(policy, "configs/policies");
+  const std::string path = resolve_config(policy, kPolicyFolder);
   LoadedCheckpoint ck = load_checkpoint(dir, parse_device(device));
   Tokenizer tok = Tokenizer::load_dir(dir);
   const TagVocabulary vocab = TagVocabulary::of(tok);

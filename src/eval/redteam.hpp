@@ -38,9 +38,9 @@ struct RedteamOptions {
   template <class V>
   void visit(V& v) {
     v("model", model, "checkpoint directory");
-    v("score_config", score_config, "scoring config (path or shipped name)");
+    v("score_config", score_config, "score config file or name");
     v("category", category, "score category (default: the config's first)");
-    v("policy", policy, "policy file or shipped name; \"none\" = unrestricted (default: the checkpoint's)");
+    v("policy", policy, "policy file or name, or \"none\" = unrestricted (default: the checkpoint's)");
     v("prompts", prompts, "file with one prompt per line to score the continuations of");
     v("data", data, "dataset whose validation segments seed the search (default: the checkpoint's)");
     v("continuations", continuations, "samples per prompt");

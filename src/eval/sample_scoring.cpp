@@ -15,7 +15,7 @@ namespace prealign {
 
 ScoredTexts score_texts(const std::vector<std::string>& texts, const std::string& config_name,
                         const std::string& work_prefix, const std::string& category) {
-  const std::string config_path = resolve_config(config_name, "configs/score");
+  const std::string config_path = resolve_config(config_name, kScoreConfigFolder);
   ScoreConfig config = ScoreConfig::from_json(read_json_file(config_path), config_path);
   const std::string in = work_prefix + ".texts.jsonl", out = work_prefix + ".scored.jsonl";
   {

@@ -26,7 +26,7 @@ struct ServeOptions {
   template <class V>
   void visit(V& v) {
     v("model", model, "checkpoint directory");
-    v("policy", policy, "policy file or shipped name (default: the checkpoint's policy.json; none = unrestricted)");
+    v("policy", policy, "policy file or name (default: the checkpoint's policy.json; none = unrestricted)");
     v("host", host, "address to listen on");
     v("port", port, "port to listen on (0 = any free port)");
     v("device", device, "cpu, cuda, cuda:N");

@@ -6,6 +6,7 @@
 #include "core/config.hpp"
 #include "core/error.hpp"
 #include "core/files.hpp"
+#include "core/paths.hpp"
 #include "core/progress.hpp"
 #include "data/data_mix.hpp"
 #include "decode/policy.hpp"
@@ -38,7 +39,7 @@ void validate(const TrainOptions& o) {
 // PHF inference for conditional models: start with the good tag, ban the bad one.
 // Every other model gets a policy that allows every tag (nothing banned).
 json default_policy(const TrainOptions& o, const Tokenizer& tok) {
-  if (!o.policy.empty()) return read_json_file(o.policy);
+  if (!o.policy.empty()) return read_json_file(resolve_config(o.policy, kPolicyFolder));
   const auto& ob = o.objective;
   if (ob.name == "conditional") {
     return {{"name", "good_only"},

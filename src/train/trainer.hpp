@@ -51,9 +51,9 @@ struct TrainOptions {
   void visit(V& v) {
     v("data", data, "dataset directory written by prealign tokenize, or a weighted mix: a=0.9,b=0.1");
     v("out", out, "run directory (checkpoint/, metrics.jsonl, run.json)");
-    v("model", model, "preset (tiny, small, base, medium, large) or dim=..,layers=..,heads=..");
+    v("model", model, "model preset or dim=..,layers=..,heads=..");
     v("init_from", init_from, "fine-tune: start from this checkpoint's weights");
-    v("policy", policy, "policy.json to store as the checkpoint's default (default: from the objective)");
+    v("policy", policy, "policy file or name to store as the checkpoint's default (default: from the objective)");
     v("resume", resume, "continue from <out>/checkpoint");
     v("auto_resume", auto_resume, "resume if <out>/checkpoint exists, else start a new run (for job requeues)");
     v("steps", steps, "optimizer steps in the whole run");

@@ -353,3 +353,36 @@ TEST_F(TokenizeTest, PartsOfAJobArrayMergeIntoTheWholeDataset) {
   EXPECT_FALSE(fs::exists(dir + "/mixed-seeds"));
   EXPECT_THROW(merge_datasets(parts, dir + "/merged"), Error);  // never over an existing directory
 }
+
+// A split that leaves later stages without data is named with what it breaks and
+// the flag to change (a tiny corpus used to get "too few documents" and nothing more).
+TEST(Tokenize, EmptySplitWarningsNameTheConsequenceAndTheFix) {
+  TokenizeOptions o;
+  o.val_fraction = 0.05;
+  o.seed = 7;
+  TokenizeStats s;
+  s.train.documents = 12;
+  s.val.documents = 3;
+  EXPECT_TRUE(split_warnings(s, o).empty());
+
+  s.val.documents = 0;
+  std::vector<std::string> w = split_warnings(s, o);
+  ASSERT_EQ(w.size(), 1u);
+  for (const char* part : {"validation split is empty", "12 documents", "--val-fraction 0.05 --seed 7", "held-out loss",
+                           "raise --val-fraction", "about 0.6 of 12"})
+    EXPECT_NE(w[0].find(part), std::string::npos) << part << " missing from: " << w[0];
+
+  o.val_fraction = 0;
+  w = split_warnings(s, o);
+  ASSERT_EQ(w.size(), 1u);
+  EXPECT_NE(w[0].find("--val-fraction 0"), std::string::npos) << w[0];
+  EXPECT_NE(w[0].find("held-out loss"), std::string::npos) << w[0];
+
+  o.val_fraction = 1;
+  s.train.documents = 0;
+  s.val.documents = 12;
+  w = split_warnings(s, o);
+  ASSERT_EQ(w.size(), 1u);
+  EXPECT_NE(w[0].find("training split is empty"), std::string::npos) << w[0];
+  EXPECT_NE(w[0].find("lower --val-fraction"), std::string::npos) << w[0];
+}
