@@ -104,7 +104,7 @@ Tensor onednn_matmul(const Tensor& a, const Tensor& b) {
 Tensor raw_matmul(const Tensor& a, const Tensor& b) {
 #ifdef PREALIGN_HAVE_ONEDNN
   if (wants_onednn(a, b)) {
-    Tensor c = onednn_matmul(a, b);
+    Tensor c = onednn_matmul(a, b);  // float32 kernels take transposed weights at full speed (measured)
     if (c.defined()) return c;
   }
 #endif
@@ -126,7 +126,10 @@ Tensor to_compute(const Tensor& t, torch::ScalarType dtype) {
 Tensor compute_matmul(const Tensor& a, const Tensor& b, torch::ScalarType dtype) {
 #ifdef PREALIGN_HAVE_ONEDNN
   if (g_use_onednn && dtype == torch::kBFloat16 && a.device().is_cpu() && (a.dim() == 2 || a.dim() == 3)) {
-    Tensor c = onednn_matmul(a, b);  // bf16 x bf16 -> float32, accumulated in float32
+    // oneDNN's bf16 kernels want row-major weights: a transposed one (x @ w^T, q @ k^T) is
+    // reordered inside every call, which made those products slower than float32
+    // (bench/train_precision.sh). A copy here costs K*N, the product M*K*N.
+    Tensor c = onednn_matmul(a, b.is_contiguous() ? b : b.contiguous());  // bf16 x bf16 -> float32
     if (c.defined()) return c;
   }
 #endif
