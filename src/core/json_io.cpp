@@ -29,7 +29,7 @@ json parse_json(std::string_view text, const std::string& where) {
          "flatten the record (no real corpus, config or request nests this deep)");
   try {
     return json::parse(text.begin(), text.end());
-  } catch (const json::parse_error& e) {
+  } catch (const json::exception& e) {  // parse_error, and out_of_range for numbers like 1e999
     std::string msg = e.what();
     auto pos = msg.find("parse error");
     fail(where, "invalid JSON (" + (pos == std::string::npos ? msg : msg.substr(pos)) + ")");

@@ -23,6 +23,7 @@ ModeGrammar ModeGrammar::from_policy_json(const json& p, const std::string& wher
   for (size_t s = 0; s < g.states.size(); ++s) {
     const json& st = states.at(g.states[s]);
     const std::string here = where + ": state \"" + g.states[s] + "\"";
+    require(st.is_object(), here, "a state must be an object {\"allow\": {tag: state}, \"end\": bool}");
     g.end_allowed[s] = json_optional<bool>(st, "end", true, here);
     const json allow = st.value("allow", json::object());
     require(allow.is_object(), here, "\"allow\" must be an object of tag -> state");

@@ -44,6 +44,22 @@ TEST(JsonLimits, DeepNestingIsRefusedNamingTheRecord) {
   EXPECT_EQ(parse_json("[\"" + std::string(70000, '[') + "\"]", "x")[0].get<std::string>().size(), 70000u);
 }
 
+// Found by fuzz/openai_request: nlohmann reports a number too large for a
+// double as out_of_range, not parse_error, which escaped as an "internal error"
+// (and was not skipped by --skip-bad).
+TEST(JsonLimits, NumbersOutOfRangeAreInvalidJsonNamingTheRecord) {
+  for (const char* text : {"[1e999]", R"({"text": "x", "n": -1e400})", "1e18446744073709551615"}) {
+    try {
+      parse_json(text, "corpus.jsonl:7");
+      ADD_FAILURE() << text << " parsed";
+    } catch (const Error& e) {
+      EXPECT_EQ(e.where(), "corpus.jsonl:7");
+      EXPECT_NE(std::string(e.what()).find("invalid JSON"), std::string::npos) << e.what();
+    }
+  }
+  EXPECT_EQ(parse_json("1.7e308", "x").get<double>(), 1.7e308);  // large but finite is fine
+}
+
 TEST(JsonLimits, IntegerFieldsAreIntegersInRange) {
   const json j = json::parse(R"({"a": 32, "b": 32.0, "c": 32.5, "d": -1, "e": 1e30, "f": 4294967296, "g": "32",
                                  "h": 9223372036854775807, "i": 18446744073709551615})");

@@ -44,6 +44,13 @@ TEST(ModeGrammar, ReadsTheShippedPolicy) {
   EXPECT_TRUE(g.end_allowed[static_cast<size_t>(g.initial)]);
   EXPECT_THROW(ModeGrammar::from_policy_json(json::parse(R"({"states": {"a": {"allow": {"<x>": "b"}}}})"), "p"),
                Error);
+  // found by fuzz/policy_json: a state that is not an object was a json::type_error ("internal error")
+  try {
+    ModeGrammar::from_policy_json(json::parse(R"({"initial_state": "a", "states": {"a": 5}})"), "p.json");
+    ADD_FAILURE() << "accepted a state that is a number";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("p.json: state \"a\""), std::string::npos) << e.what();
+  }
 }
 
 TEST(Lint, CleanDocumentHasNoViolationsAndExactStatistics) {
