@@ -12,6 +12,7 @@ packages=(
   nlohmann-json3-dev libcli11-dev libcpp-httplib-dev zlib1g-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   python3 pycodestyle                # the pep8 scorer's worker and the demo corpus
+  clang libclang-rt-14-dev           # libFuzzer, ASan, UBSan: scripts/fuzz.sh
 )
 if [ "${PREALIGN_BENCH_DEPS:-0}" = 1 ]; then
   packages+=(python3-torch)          # the PyTorch reference in bench/

@@ -4,6 +4,7 @@
 
 #include <unistd.h>
 
+#include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
@@ -41,5 +42,29 @@ inline std::string run_capture(const std::string& command, int* status = nullptr
   if (status) *status = st;
   return out;
 }
+
+// A field of /proc/self/status in bytes ("VmRSS", "VmHWM"), 0 if absent.
+inline uint64_t proc_status_bytes(const std::string& field) {
+  std::FILE* f = std::fopen("/proc/self/status", "r");
+  if (!f) return 0;
+  char line[256];
+  uint64_t kb = 0;
+  while (std::fgets(line, sizeof line, f))
+    if (std::string(line).rfind(field + ":", 0) == 0) kb = std::strtoull(line + field.size() + 1, nullptr, 10);
+  std::fclose(f);
+  return kb << 10;
+}
+
+// Resets the process's peak RSS (VmHWM) to its current RSS and returns that;
+// peak_rss() afterwards is the peak of what ran since. A test of bounded memory
+// compares the two.
+inline uint64_t reset_peak_rss() {
+  if (std::FILE* f = std::fopen("/proc/self/clear_refs", "w")) {
+    std::fputs("5", f);
+    std::fclose(f);
+  }
+  return proc_status_bytes("VmRSS");
+}
+inline uint64_t peak_rss() { return proc_status_bytes("VmHWM"); }
 
 }  // namespace prealign::testing

@@ -1,5 +1,7 @@
 // prealign serve: a checkpoint behind an OpenAI-compatible HTTP API, decoding
 // under its policy with per-token temptation (src/serve/server.hpp).
+#include <unistd.h>
+
 #include <csignal>
 
 #include "cli/commands.hpp"
@@ -13,7 +15,19 @@ namespace prealign {
 
 namespace {
 Server* g_server = nullptr;
-void on_signal(int) {
+volatile std::sig_atomic_t g_signals = 0;
+
+// The first SIGINT/SIGTERM stops accepting and lets requests in flight finish;
+// a second one exits at once (a long generation or a stuck client must not
+// make the server unkillable short of SIGKILL).
+void on_signal(int sig) {
+  if (g_signals++ > 0) {
+    static const char msg[] = "prealign serve: second signal, exiting now\n";
+    [[maybe_unused]] ssize_t n = ::write(STDERR_FILENO, msg, sizeof msg - 1);
+    ::_exit(128 + sig);
+  }
+  static const char msg[] = "prealign serve: stopping (finishing requests in flight; signal again to exit now)\n";
+  [[maybe_unused]] ssize_t n = ::write(STDERR_FILENO, msg, sizeof msg - 1);
   if (g_server) g_server->stop();
 }
 }  // namespace

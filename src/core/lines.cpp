@@ -3,6 +3,7 @@
 #include <zlib.h>
 
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 
 #include "core/error.hpp"
@@ -68,13 +69,41 @@ bool LineReader::next(std::string& line) {
   }
 }
 
-std::string read_text_file(const std::string& path) {
+namespace {
+
+[[noreturn]] void too_long(const std::string& path, size_t max_bytes) {
+  fail(path, "text longer than " + std::to_string(max_bytes) + " bytes, the limit of one document",
+       "split the file, or pass --skip-bad to skip it");
+}
+
+bool starts_like_gzip(std::FILE* f) {
+  unsigned char magic[2] = {0, 0};
+  const bool gz = std::fread(magic, 1, 2, f) == 2 && magic[0] == 0x1f && magic[1] == 0x8b;
+  std::rewind(f);
+  return gz;
+}
+
+}  // namespace
+
+std::string read_text_file(const std::string& path, size_t max_bytes) {
+  // A plain file's length is its size: one too long is refused without reading a byte.
+  if (std::FILE* probe = std::fopen(path.c_str(), "rb")) {
+    const bool plain = !starts_like_gzip(probe);
+    std::fclose(probe);
+    if (plain && file_size(path) > max_bytes) too_long(path, max_bytes);
+  }
   gzFile f = gzopen(path.c_str(), "rb");
   if (!f) fail(path, std::string("cannot open: ") + std::strerror(errno), "check the path");
   std::string out;
   char buf[1 << 16];
   int n;
-  while ((n = gzread(f, buf, sizeof buf)) > 0) out.append(buf, static_cast<size_t>(n));
+  while ((n = gzread(f, buf, sizeof buf)) > 0) {
+    out.append(buf, static_cast<size_t>(n));
+    if (out.size() > max_bytes) {  // gzip: found while decompressing, after max_bytes + 64 KiB at most
+      gzclose(f);
+      too_long(path, max_bytes);
+    }
+  }
   int err = 0;
   const char* msg = n < 0 ? gzerror(f, &err) : nullptr;
   gzclose(f);

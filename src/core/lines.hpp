@@ -37,8 +37,10 @@ class LineReader {
   uint64_t bytes_ = 0;
 };
 
-// Whole file as text, gzip decompressed when the content is gzip.
-std::string read_text_file(const std::string& path);
+// Whole file as text, gzip decompressed when the content is gzip. A file whose
+// (decompressed) text is longer than `max_bytes` is an Error naming it: a plain
+// file by its size, before reading; a gzip file after at most max_bytes + 64 KiB.
+std::string read_text_file(const std::string& path, size_t max_bytes = SIZE_MAX);
 
 // Appends one JSON value per line to an AtomicFile; nothing appears at the
 // target path until commit().

@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cctype>
 #include <deque>
+#include <map>
+#include <set>
 
 #include "core/error.hpp"
 #include "tokenizer/tokenizer.hpp"
@@ -21,6 +23,7 @@ ModeGrammar ModeGrammar::from_policy_json(const json& p, const std::string& wher
   for (size_t s = 0; s < g.states.size(); ++s) {
     const json& st = states.at(g.states[s]);
     const std::string here = where + ": state \"" + g.states[s] + "\"";
+    require(st.is_object(), here, "a state must be an object {\"allow\": {tag: state}, \"end\": bool}");
     g.end_allowed[s] = json_optional<bool>(st, "end", true, here);
     const json allow = st.value("allow", json::object());
     require(allow.is_object(), here, "\"allow\" must be an object of tag -> state");
@@ -145,6 +148,68 @@ void find_near_misses(std::string_view text, uint64_t base, const std::vector<st
   }
 }
 
+// The walk through the grammar, with what recovery after an illegal tag needs
+// (docs/modes.md "Recovery"): the states opened on the way here, and the close
+// tags owed to illegal open tags that were ignored.
+class GrammarWalk {
+ public:
+  GrammarWalk(const ModeGrammar& g, const std::vector<int>& depth) : g_(g), depth_(depth), state_(g.initial) {
+    // An open tag's close tags: those that lead back from where it leads to where it was allowed.
+    for (size_t s = 0; s < g.allow.size(); ++s)
+      for (const auto& [tag, next] : g.allow[s])
+        if (depth_at(next) > depth_at(static_cast<int>(s)))
+          for (const auto& [close, back] : g.allow[static_cast<size_t>(next)])
+            if (back == static_cast<int>(s)) closers_[tag].insert(close);
+  }
+  int state() const { return state_; }
+  int depth() const { return depth_at(state_); }
+  int depth_at(int s) const { return depth_[static_cast<size_t>(s)]; }
+
+  // A legal transition to `next`, keeping the list of opened states.
+  void enter(int next, uint64_t offset) {
+    if (depth_at(next) > depth()) {
+      opened_.push_back({state_, offset});
+    } else if (depth_at(next) < depth()) {
+      while (!opened_.empty() && depth_at(opened_.back().first) >= depth_at(next)) opened_.pop_back();
+    }
+    state_ = next;
+  }
+  uint64_t last_open_offset() const { return opened_.empty() ? 0 : opened_.back().second; }
+
+  // After an illegal `tag`: true if it is the close owed to an ignored open tag
+  // (then nothing is reported); otherwise applies the repair and returns false.
+  // `note` receives what the repair did, for the message.
+  bool recover(const std::string& tag, uint64_t offset, std::string& note) {
+    if (auto owed = owed_.find(tag); owed != owed_.end() && owed->second > 0) {
+      --owed->second;
+      return true;
+    }
+    for (size_t i = opened_.size(); i-- > 0;) {  // a close tag that belongs further out
+      const int outer = opened_[i].first;
+      auto it = g_.allow[static_cast<size_t>(outer)].find(tag);
+      if (it == g_.allow[static_cast<size_t>(outer)].end() || depth_at(it->second) >= depth_at(outer)) continue;
+      note = "; taken as closing \"" + g_.states[static_cast<size_t>(state_)] + "\" too";
+      opened_.resize(i);
+      state_ = outer;
+      enter(it->second, offset);
+      return false;
+    }
+    if (auto c = closers_.find(tag); c != closers_.end()) {  // an open tag: its close will be owed
+      for (const std::string& close : c->second) ++owed_[close];
+      note = "; ignored, and so is the " + *c->second.begin() + " that pairs with it";
+    }
+    return false;
+  }
+
+ private:
+  const ModeGrammar& g_;
+  const std::vector<int>& depth_;
+  int state_;
+  std::vector<std::pair<int, uint64_t>> opened_;  // (state before, offset) of each deeper transition
+  std::map<std::string, std::set<std::string>> closers_;
+  std::map<std::string, int> owed_;
+};
+
 }  // namespace
 
 void lint_pieces(const ModeGrammar& g, const std::vector<MarkupPiece>& pieces, const std::string& doc,
@@ -153,10 +218,9 @@ void lint_pieces(const ModeGrammar& g, const std::vector<MarkupPiece>& pieces, c
   const std::vector<int> depth = state_depths(g);
   const std::vector<std::string> names = o.near_misses ? grammar_tag_names(g) : std::vector<std::string>{};
   const size_t first_violation = violations.size();
-  int state = g.initial;
+  GrammarWalk walk(g, depth);
   bool seen_outside_text = false, has_ai = false, has_commentary = false, stopped = false;
   std::string quote;  // text of the open quote
-  uint64_t last_open_offset = 0;
   size_t start_matched = 0;
   auto violate = [&](uint64_t off, const std::string& kind, const std::string& msg) {
     violations.push_back({doc, off, kind, msg});
@@ -174,13 +238,14 @@ void lint_pieces(const ModeGrammar& g, const std::vector<MarkupPiece>& pieces, c
         ++start_matched;
       }
     }
+    const int state = walk.state();
     const std::string& state_name = g.states[static_cast<size_t>(state)];
     if (!p.is_tag) {
       stats.bytes[state_name] += p.text.size();
       if (tokenizer) stats.tokens[state_name] += tokenizer->encode(p.text).size();
       const bool blank = std::all_of(p.text.begin(), p.text.end(), [](char c) { return std::isspace(static_cast<unsigned char>(c)); });
-      if (depth[static_cast<size_t>(state)] == 0 && !blank) seen_outside_text = true;
-      if (depth[static_cast<size_t>(state)] >= 2) quote += p.text;
+      if (walk.depth() == 0 && !blank) seen_outside_text = true;
+      if (walk.depth() >= 2) quote += p.text;
       if (o.near_misses) find_near_misses(p.text, p.offset, names, doc, violations);
       continue;
     }
@@ -188,29 +253,36 @@ void lint_pieces(const ModeGrammar& g, const std::vector<MarkupPiece>& pieces, c
     const auto& allowed = g.allow[static_cast<size_t>(state)];
     auto it = allowed.find(p.text);
     if (it == allowed.end()) {
-      violate(p.offset, "illegal_tag",
-              p.text + " in state \"" + state_name + "\" (allowed here: " + g.allowed_list(state) + ")");
+      const std::string message = p.text + " in state \"" + state_name + "\" (allowed here: " + g.allowed_list(state) + ")";
+      std::string note;
+      const int depth_before = walk.depth();
+      if (!walk.recover(p.text, p.offset, note)) violate(p.offset, "illegal_tag", message + note);
+      if (depth_before >= 2 && walk.depth() < 2) {  // the repair closed a quote
+        ++stats.quotes;
+        stats.quotes_cut_short += quote_is_cut_short(quote);
+        quote.clear();
+      }
       continue;
     }
     const int next = it->second;
-    if (depth[static_cast<size_t>(state)] >= 2 && depth[static_cast<size_t>(next)] < 2) {
+    if (walk.depth() >= 2 && walk.depth_at(next) < 2) {
       ++stats.quotes;
       stats.quotes_cut_short += quote_is_cut_short(quote);
       quote.clear();
     }
-    if (depth[static_cast<size_t>(next)] == 1 && depth[static_cast<size_t>(state)] == 0) {
+    if (walk.depth_at(next) == 1 && walk.depth() == 0) {
       has_ai = true;
       has_commentary = has_commentary || seen_outside_text;
     }
-    if (depth[static_cast<size_t>(next)] > depth[static_cast<size_t>(state)]) last_open_offset = p.offset;
-    state = next;
+    walk.enter(next, p.offset);
     if (o.generation && g.stop_tags.count(p.text)) stopped = true;
   }
-  if (o.require_end && !stopped && !g.end_allowed[static_cast<size_t>(state)]) {
+  const int end_state = walk.state();
+  if (o.require_end && !stopped && !g.end_allowed[static_cast<size_t>(end_state)]) {
     const uint64_t end = pieces.empty() ? 0 : pieces.back().offset + pieces.back().text.size();
     violate(end, "unclosed",
-            "document ends in state \"" + g.states[static_cast<size_t>(state)] + "\" (opened at byte " +
-                std::to_string(last_open_offset) + "); close it with " + g.allowed_list(state));
+            "document ends in state \"" + g.states[static_cast<size_t>(end_state)] + "\" (opened at byte " +
+                std::to_string(walk.last_open_offset()) + "); close it with " + g.allowed_list(end_state));
   }
   ++stats.documents;
   stats.documents_with_ai += has_ai;

@@ -66,8 +66,11 @@ struct ModeStats {
 
 // Walks `pieces` (from parse_markup, or built from generated tokens) through the
 // grammar. Violations are appended to `violations`, totals added to `stats`.
-// After an illegal tag the walk stays in its state, so one mistake is one
-// violation. `tokenizer`, if given, counts tokens per state.
+// After an illegal tag the walk recovers so that one mistake is one violation
+// (docs/modes.md "Recovery"): a close tag that belongs to an enclosing state
+// closes the states inside it too; any other illegal tag is ignored, and if it
+// opens a state, the close tag pairing with it is not reported again.
+// `tokenizer`, if given, counts tokens per state.
 void lint_pieces(const ModeGrammar& grammar, const std::vector<MarkupPiece>& pieces, const std::string& document,
                  const LintOptions& options, std::vector<LintViolation>& violations, ModeStats& stats,
                  const Tokenizer* tokenizer = nullptr);

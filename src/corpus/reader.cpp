@@ -176,7 +176,7 @@ void read_text(const std::string& path, const CorpusReadOptions& o, CorpusReadSt
   if (!this_shard(stats, o)) return;
   Document doc;
   bool ok = attempt(stats, o, [&] {
-    doc.text = read_text_file(path);
+    doc.text = read_text_file(path, o.max_text_file_bytes);
     size_t bad = 0;
     if (!is_valid_utf8(doc.text, &bad)) {
       long long line = 1 + std::count(doc.text.begin(), doc.text.begin() + bad, '\n');
@@ -225,7 +225,7 @@ CorpusReadStats read_corpus(const std::vector<std::string>& inputs, const Corpus
                             const std::function<void(Document&&)>& sink) {
   if (options.format != "auto" && options.format != "jsonl" && options.format != "text")
     fail("--format", "unknown corpus format \"" + options.format + "\"", "use auto, jsonl or text");
-  if (options.max_line_bytes == 0) fail("max_line_bytes", "must be positive");
+  if (options.max_line_bytes == 0 || options.max_text_file_bytes == 0) fail("max_line_bytes", "must be positive");
   if (options.shard_count == 0 || options.shard_index >= options.shard_count)
     fail("--shard",
          "shard " + std::to_string(options.shard_index) + " of " + std::to_string(options.shard_count) +

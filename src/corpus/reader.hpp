@@ -19,6 +19,9 @@ struct CorpusReadOptions {
   std::string text_field = "text";
   std::string id_field = "id";
   size_t max_line_bytes = size_t(64) << 20;  // a longer JSONL line is a bad record (skipped with skip_bad)
+  // A longer text file (one document) is a bad record too; it is read no further
+  // than this, so a huge or sparse file costs bounded memory and time.
+  size_t max_text_file_bytes = size_t(64) << 20;
   // Sharding for job arrays: records (non-blank JSONL lines, whole text files) are
   // numbered across the inputs from `record_base`; only those with number %
   // shard_count == shard_index are parsed and delivered, the others are counted in

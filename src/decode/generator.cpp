@@ -15,13 +15,18 @@ SamplerChain make_sampler_chain(const Policy& policy, const GenerateOptions& o, 
   if (!(o.temperature >= 0.0) || !std::isfinite(o.temperature))
     fail("--temperature", "must be >= 0, got " + std::to_string(o.temperature), "0 means greedy decoding");
   if (o.top_k < 0) fail("--top-k", "must be >= 0 (0 = off), got " + std::to_string(o.top_k));
-  if (!(o.top_p > 0.0 && o.top_p <= 1.0))
-    fail("--top-p", "must be in (0, 1] (1 = off), got " + std::to_string(o.top_p));
+  if (!(o.top_p > 0.0 && o.top_p <= 1.0) || !std::isnormal(static_cast<float>(o.top_p)))
+    fail("--top-p", "must be in (0, 1] (1 = off) and representable as a 32-bit float, got " + std::to_string(o.top_p));
+  const bool greedy = o.greedy || o.temperature == 0.0;
+  // The stages work in float: a temperature that is 0, subnormal or inf as a
+  // float would divide the logits into inf and fail in the middle of decoding.
+  if (!greedy && !std::isnormal(static_cast<float>(o.temperature)))
+    fail("--temperature", "must be 0 (greedy) or a normal 32-bit float, got " + json(o.temperature).dump(),
+         "temperatures below ~1e-38 sample like 0: use 0");
   SamplerChain chain;
   auto stage = std::make_unique<PolicyStage>(policy);
   if (policy_stage) *policy_stage = stage.get();
   chain.add(std::move(stage));
-  const bool greedy = o.greedy || o.temperature == 0.0;
   if (!greedy && o.temperature != 1.0) chain.add(make_temperature(static_cast<float>(o.temperature)));
   if (o.top_k > 0) chain.add(make_top_k(o.top_k));
   if (o.top_p < 1.0) chain.add(make_top_p(static_cast<float>(o.top_p)));

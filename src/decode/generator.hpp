@@ -6,30 +6,12 @@
 #include <string>
 #include <vector>
 
+#include "decode/generate_options.hpp"
 #include "decode/policy.hpp"
 #include "decode/sampler.hpp"
 #include "model/llama.hpp"
 
 namespace prealign {
-
-struct GenerateOptions {
-  int max_new_tokens = 128;
-  double temperature = 1.0;
-  int top_k = 0;        // 0 = off
-  double top_p = 1.0;   // 1 = off
-  bool greedy = false;
-  uint64_t seed = 0;
-
-  template <class V>
-  void visit(V& v) {
-    v("max_new_tokens", max_new_tokens, "tokens to generate at most");
-    v("temperature", temperature, "softmax temperature");
-    v("top_k", top_k, "keep the k most likely tokens (0 = off)");
-    v("top_p", top_p, "keep the smallest set with this much probability (1 = off)");
-    v("greedy", greedy, "always take the most likely token");
-    v("seed", seed, "sampling seed");
-  }
-};
 
 struct TokenRecord {
   int id = 0;

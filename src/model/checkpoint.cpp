@@ -6,6 +6,7 @@
 #include "core/error.hpp"
 #include "core/files.hpp"
 #include "model/safetensors.hpp"
+#include "model/safetensors_header.hpp"
 
 namespace prealign {
 
@@ -44,6 +45,33 @@ void write_files(const std::string& staging, const CheckpointContents& c) {
   write_json_file(staging + "/train_state.json", c.train_state);
   if (!c.optimizer.empty()) save_safetensors(staging + "/optimizer.safetensors", c.optimizer);
   if (!c.extra.empty()) save_safetensors(staging + "/extra.safetensors", c.extra);
+}
+
+std::string shape_text(const std::vector<int64_t>& shape) {
+  std::string s = "[";
+  for (size_t i = 0; i < shape.size(); ++i) s += (i ? ", " : "") + std::to_string(shape[i]);
+  return s + "]";
+}
+
+// Compares the shapes config.json implies with those the safetensors header
+// stores, before the model or any tensor is allocated: a config claiming 64
+// layers or a 16M vocabulary is refused by a look at the header, not by the
+// allocator. (Extra tensors are judged by load_hf_tensors, which knows which
+// extras other writers store; they cost no more memory than the file holds.)
+void check_config_against_weights(const ModelConfig& config, const std::string& config_path,
+                                  const std::string& weights_path) {
+  const SafetensorsHeader header = read_safetensors_header(weights_path);
+  const std::string hint = "config.json and model.safetensors come from different models; copy the checkpoint again";
+  std::map<std::string, const SafetensorsEntry*> stored;
+  for (const SafetensorsEntry& e : header.entries) stored[e.name] = &e;
+  for (const auto& [name, shape] : hf_tensor_shapes(config)) {
+    auto it = stored.find(name);
+    const SafetensorsEntry* e = it == stored.end() ? nullptr : it->second;
+    if (!e) fail(weights_path, "no tensor \"" + name + "\", which " + config_path + " implies", hint);
+    if (e->shape != shape)
+      fail(weights_path, "tensor \"" + name + "\" has shape " + shape_text(e->shape) + ", " + config_path +
+                             " implies " + shape_text(shape), hint);
+  }
 }
 
 std::map<std::string, torch::Tensor> load_optional(const std::string& path) {
@@ -91,6 +119,7 @@ LoadedCheckpoint load_checkpoint(const std::string& dir, torch::Device device, b
   out.config = ModelConfig::from_hf_json(config, config_path);
 
   const std::string weights_path = dir + "/model.safetensors";
+  check_config_against_weights(out.config, config_path, weights_path);
   auto weights = load_safetensors(weights_path);
   out.model = LlamaModel(out.config);
   out.model->load_hf_tensors(weights.tensors, weights_path);

@@ -12,6 +12,7 @@
 #include "core/error.hpp"
 #include "core/files.hpp"
 #include "core/json_io.hpp"
+#include "model/safetensors_header.hpp"
 
 namespace prealign {
 
@@ -19,7 +20,6 @@ namespace {
 
 static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__, "safetensors data is little-endian; add byte swapping");
 
-constexpr uint64_t kMaxHeaderBytes = 100u << 20;  // the reference implementation's limit
 const char* const kCrcKey = "prealign.crc32";
 
 struct DtypeInfo {
@@ -56,49 +56,9 @@ uint32_t crc_update(uint32_t crc, const void* data, size_t n) {
 
 uint64_t tensor_bytes(const torch::Tensor& t) { return uint64_t(t.numel()) * t.element_size(); }
 
-struct Entry {
-  std::string name;
-  torch::ScalarType type;
-  std::vector<int64_t> shape;
-  uint64_t begin, end;
-};
-
 struct FileCloser {
   void operator()(std::FILE* f) const { std::fclose(f); }
 };
-
-// Parses and checks one header entry against the data section size.
-Entry parse_entry(const std::string& path, const std::string& name, const json& e, uint64_t data_size) {
-  const std::string what = "tensor \"" + name + "\": ";
-  auto bad = [&](const std::string& why) { fail(path, what + why, "the file is damaged or not a safetensors file"); };
-  if (!e.is_object() || !e.contains("dtype") || !e.contains("shape") || !e.contains("data_offsets"))
-    bad("header entry needs dtype, shape and data_offsets");
-  Entry out{name, torch::kFloat32, {}, 0, 0};
-  if (!e["dtype"].is_string() || !dtype_from_name(e["dtype"].get<std::string>(), &out.type))
-    bad("unsupported dtype " + e["dtype"].dump() + " (supported: F32, F16, BF16, F64, I64, I32, U8)");
-  if (!e["shape"].is_array()) bad("shape is not an array");
-  uint64_t numel = 1;
-  for (const auto& s : e["shape"]) {
-    if (!s.is_number_unsigned()) bad("shape " + e["shape"].dump() + " has a non-integer or negative dimension");
-    uint64_t dim = s.get<uint64_t>();
-    if (dim != 0 && numel > data_size / dim) bad("shape " + e["shape"].dump() + " is larger than the file");
-    numel *= dim;
-    out.shape.push_back(static_cast<int64_t>(dim));
-  }
-  const auto& off = e["data_offsets"];
-  if (!off.is_array() || off.size() != 2 || !off[0].is_number_unsigned() || !off[1].is_number_unsigned())
-    bad("data_offsets must be [begin, end]");
-  out.begin = off[0].get<uint64_t>();
-  out.end = off[1].get<uint64_t>();
-  if (out.begin > out.end || out.end > data_size)
-    bad("data_offsets " + off.dump() + " outside the data section (" + std::to_string(data_size) +
-        " bytes): truncated file?");
-  uint64_t expect = numel * c10::elementSize(out.type);
-  if (out.end - out.begin != expect)
-    bad("data_offsets " + off.dump() + " span " + std::to_string(out.end - out.begin) + " bytes but shape " +
-        e["shape"].dump() + " of " + e["dtype"].get<std::string>() + " needs " + std::to_string(expect));
-  return out;
-}
 
 }  // namespace
 
@@ -148,61 +108,19 @@ void save_safetensors(const std::string& path, const std::vector<std::pair<std::
 }
 
 SafetensorsFile load_safetensors(const std::string& path) {
+  // The header is checked whole (offsets tile a data section of the file's real
+  // size) before anything is allocated, so no allocation exceeds the file.
+  const SafetensorsHeader header = read_safetensors_header(path);
   std::unique_ptr<std::FILE, FileCloser> f(std::fopen(path.c_str(), "rb"));
-  if (!f) fail(path, "cannot open: " + std::string(std::strerror(errno)), "check the path");
-  const uint64_t size = file_size(path);
-  if (size < 8) fail(path, "file is " + std::to_string(size) + " bytes, too short for a safetensors header",
-                     "the file is truncated");
-  unsigned char len[8];
-  if (std::fread(len, 1, 8, f.get()) != 8) fail(path, "read error");
-  uint64_t n = 0;
-  for (int i = 0; i < 8; ++i) n |= uint64_t(len[i]) << (8 * i);
-  if (n > kMaxHeaderBytes || n > size - 8)
-    fail(path, "header length " + std::to_string(n) + " is impossible for a " + std::to_string(size) + "-byte file",
-         "the file is truncated or not a safetensors file");
-  std::string text(n, '\0');
-  if (std::fread(text.data(), 1, n, f.get()) != n) fail(path, "read error in header");
-  json header;
-  try {
-    header = json::parse(text);
-  } catch (const json::exception& e) {
-    fail(path, std::string("header is not valid JSON (") + e.what() + ")", "the file is damaged");
-  }
-  if (!header.is_object()) fail(path, "header is not a JSON object", "the file is damaged");
-
+  if (!f || ::fseeko(f.get(), static_cast<off_t>(header.data_offset), SEEK_SET) != 0)
+    fail(path, "cannot open: " + std::string(std::strerror(errno)), "check the path");
   SafetensorsFile out;
-  const uint64_t data_size = size - 8 - n;
-  std::vector<Entry> entries;
-  for (auto it = header.begin(); it != header.end(); ++it) {
-    if (it.key() == "__metadata__") {
-      if (!it.value().is_object()) fail(path, "__metadata__ is not an object");
-      for (auto m = it.value().begin(); m != it.value().end(); ++m) {
-        if (!m.value().is_string()) fail(path, "__metadata__ \"" + m.key() + "\" is not a string");
-        out.metadata[m.key()] = m.value().get<std::string>();
-      }
-      continue;
-    }
-    entries.push_back(parse_entry(path, it.key(), it.value(), data_size));
-  }
-  // Tensors must tile the data section exactly: no overlap, no gap, nothing after.
-  std::sort(entries.begin(), entries.end(), [](const Entry& a, const Entry& b) {
-    return a.begin != b.begin ? a.begin < b.begin : a.end < b.end;
-  });
-  uint64_t pos = 0;
-  for (const auto& e : entries) {
-    if (e.begin != pos)
-      fail(path, "tensor \"" + e.name + "\": data_offsets begin at " + std::to_string(e.begin) + ", expected " +
-                     std::to_string(pos) + (e.begin < pos ? " (overlaps the previous tensor)" : " (gap)"),
-           "the file is damaged");
-    pos = e.end;
-  }
-  if (pos != data_size)
-    fail(path, "data section is " + std::to_string(data_size) + " bytes but the tensors cover " + std::to_string(pos),
-         pos > data_size ? "the file is truncated" : "the file has trailing bytes or is damaged");
-
+  out.metadata = header.metadata;
   uint32_t crc = static_cast<uint32_t>(::crc32(0L, Z_NULL, 0));
-  for (const auto& e : entries) {
-    torch::Tensor t = torch::empty(e.shape, torch::TensorOptions().dtype(e.type));
+  for (const SafetensorsEntry& e : header.entries) {
+    torch::ScalarType type = torch::kFloat32;
+    dtype_from_name(e.dtype, &type);  // the header parser accepted only names of kDtypes
+    torch::Tensor t = torch::empty(e.shape, torch::TensorOptions().dtype(type));
     uint64_t bytes = e.end - e.begin;
     if (bytes > 0) {
       if (std::fread(t.data_ptr(), 1, bytes, f.get()) != bytes)

@@ -110,9 +110,9 @@ void CommandScorer::parse_response(const std::string& line, uint64_t id, const s
                                    std::vector<std::string>& errors) const {
   json r;
   try {
-    r = json::parse(line);
-  } catch (const json::exception&) {
-    throw RequestFailure{"the worker's response is not JSON: " + line.substr(0, 200)};
+    r = parse_json(line, "worker response");  // bounded nesting: the worker is another program
+  } catch (const Error&) {
+    throw RequestFailure{"the worker's response is not JSON (or nests too deep): " + line.substr(0, 200)};
   }
   if (!r.is_object() || !r.contains("id") || r["id"] != json(id))
     throw RequestFailure{"the worker answered with the wrong \"id\" (expected " + std::to_string(id) + ")"};

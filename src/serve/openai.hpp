@@ -1,59 +1,16 @@
 // The OpenAI-compatible shapes `prealign serve` speaks (as llama.cpp's server
-// and vLLM do): requests parsed and checked against limits, responses and
-// stream chunks built from Generations. No sockets here, so every rule is
-// testable as a plain function. Temptation rides in an extra "prealign" field.
+// and vLLM do): the chat template, responses and stream chunks built from
+// Generations (requests: serve/openai_request.hpp). No sockets here, so every
+// rule is testable as a plain function. Temptation rides in an extra "prealign" field.
 #pragma once
 #include <string>
 #include <vector>
 
 #include "core/json_io.hpp"
 #include "decode/generator.hpp"
+#include "serve/openai_request.hpp"
 
 namespace prealign {
-
-// A request the server refuses: HTTP status, message, and the offending field.
-struct RequestError : public std::runtime_error {
-  int status;
-  std::string param;
-  RequestError(int status, const std::string& message, std::string param = "")
-      : std::runtime_error(message), status(status), param(std::move(param)) {}
-};
-
-struct ServeLimits {
-  int max_tokens = 1024;             // per choice
-  int max_choices = 64;              // prompts x n in one request
-  size_t max_prompt_bytes = 1 << 20;
-  int default_max_tokens = 128;
-};
-
-// What completions and chat share: sampling, choices, streaming, stops.
-struct SamplingRequest {
-  GenerateOptions options;        // max_tokens, temperature, top_p, top_k, seed
-  bool seed_given = false;        // without "seed" every request draws a fresh one
-  int n = 1;                      // choices per prompt
-  bool stream = false;
-  bool logprobs = false;          // OpenAI's integer "logprobs" > 0, or chat's boolean
-  std::vector<std::string> stop;  // up to 4 strings; the text ends before the first one found
-};
-
-struct CompletionRequest {
-  std::vector<std::string> prompts;  // "prompt": a string or an array of strings
-  SamplingRequest sampling;
-};
-
-struct ChatMessage {
-  std::string role;  // system | user | assistant
-  std::string content;
-};
-
-struct ChatRequest {
-  std::vector<ChatMessage> messages;
-  SamplingRequest sampling;
-};
-
-// Throw RequestError (status 400) naming the field for a wrong type or value.
-CompletionRequest parse_completion_request(const json& body, const ServeLimits& limits);
-ChatRequest parse_chat_request(const json& body, const ServeLimits& limits);
 
 // The chat template, trusted code: message contents are encoded as plain text
 // (a "</AI>" typed by a user stays text); earlier assistant turns are wrapped in

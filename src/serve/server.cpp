@@ -4,6 +4,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <cstdlib>
 #include <filesystem>
 #include <map>
 #include <mutex>
@@ -13,6 +14,7 @@
 #include "core/progress.hpp"
 #include "model/checkpoint.hpp"
 #include "model/runtime.hpp"
+#include "serve/http_server.hpp"
 #include "serve/openai.hpp"
 #include "serve/web_page.hpp"
 
@@ -26,6 +28,30 @@ Policy load_policy(const ServeOptions& o, const LoadedCheckpoint& ck, const TagV
   if (ck.policy.is_object() && ck.policy.empty()) return Policy::unrestricted(vocab);
   return Policy::from_json(ck.policy, vocab, o.model + "/policy.json");
 }
+
+// The message of an error httplib found before any handler ran.
+std::string status_text(int status) {
+  switch (status) {
+    case 400: return "bad request (malformed request line or headers, or not sent within --read-timeout)";
+    case 404: return "no such endpoint";
+    case 405: return "method not allowed";
+    case 413: return "request too large";
+    case 414: return "request line too long";
+    case 416: return "bad Range header";
+    default: return "HTTP error " + std::to_string(status);
+  }
+}
+
+// The endpoint label of /metrics: a client's arbitrary paths must not grow the
+// table (or put their bytes into the Prometheus text).
+std::string metrics_label(const std::string& path) {
+  for (const char* known : {"/", "/health", "/metrics", "/v1/models", "/v1/completions", "/v1/chat/completions"})
+    if (path == known) return path;
+  return "other";
+}
+
+// Room for the request line and headers on top of --max-body-bytes.
+constexpr size_t kMaxHeadBytes = 64 << 10;
 
 std::string default_name(const std::string& dir) {
   std::filesystem::path p = std::filesystem::path(dir).lexically_normal();
@@ -54,7 +80,7 @@ struct Server::State {
   std::unique_ptr<Policy> policy;
   std::unique_ptr<Generator> generator;  // builds prompt contexts (and checks policy and tokenizer agree)
   std::string name;
-  httplib::Server http;
+  std::unique_ptr<BoundedHttpServer> http;
   std::mutex model_mutex;  // one generation at a time
   // /metrics
   std::mutex metrics_mutex;
@@ -120,19 +146,52 @@ struct Server::State {
                    const std::string& param = "") {
     const char* type = status == 413 ? "request_too_large" : status >= 500 ? "server_error" : "invalid_request_error";
     res.status = status;
-    res.set_content(error_body(message, type, param).dump(), "application/json");
+    // Messages may quote bytes of the request (parser errors): never let them throw while dumping.
+    res.set_content(error_body(message, type, param).dump(-1, ' ', false, json::error_handler_t::replace),
+                    "application/json");
     count(endpoint, status);
   }
 
-  void handle_generation(const httplib::Request& req, httplib::Response& res, bool chat) {
-    const std::string endpoint = chat ? "/v1/chat/completions" : "/v1/completions";
-    json body;
-    try {
-      body = json::parse(req.body);
-    } catch (const json::exception& e) {
-      return reply_error(res, endpoint, 400, std::string("invalid JSON: ") + e.what());
+  // The body, whatever its Content-Type (curl -d sends form-urlencoded): at
+  // most max_body_bytes, refused with 413 before reading when Content-Length
+  // says more. False when the reply is already set.
+  bool read_body(const httplib::Request& req, httplib::Response& res, const httplib::ContentReader& reader,
+                 const std::string& endpoint, std::string& body) {
+    if (req.is_multipart_form_data()) {
+      BoundedHttpServer::close_after_response();
+      reply_error(res, endpoint, 415, "the body must be a JSON object, not multipart/form-data");
+      return false;
     }
+    const std::string declared = req.get_header_value("Content-Length");
+    const auto too_large = [&] {
+      BoundedHttpServer::close_after_response();  // the unread rest must not be taken for the next request
+      reply_error(res, endpoint, 413, "the request body is larger than " + std::to_string(o.max_body_bytes) +
+                                          " bytes (--max-body-bytes)");
+      return false;
+    };
+    if (!declared.empty() && std::strtoull(declared.c_str(), nullptr, 10) > o.max_body_bytes) return too_large();
+    bool over = false;
+    const bool ok = reader([&](const char* data, size_t n) {
+      if (body.size() + n > o.max_body_bytes) return !(over = true);
+      body.append(data, n);
+      return true;
+    });
+    if (over) return too_large();
+    if (!ok) {
+      BoundedHttpServer::close_after_response();
+      reply_error(res, endpoint, 400, "the request body could not be read (sent too slowly, or cut short)");
+      return false;
+    }
+    return true;
+  }
+
+  void handle_generation(const httplib::Request& req, httplib::Response& res, const httplib::ContentReader& reader,
+                         bool chat) {
+    const std::string endpoint = chat ? "/v1/chat/completions" : "/v1/completions";
+    std::string text;
+    if (!read_body(req, res, reader, endpoint, text)) return;
     try {
+      const json body = parse_request_json(text);
       std::vector<std::vector<int>> contexts;
       SamplingRequest sampling;
       std::vector<std::string> prompts;
@@ -175,7 +234,7 @@ struct Server::State {
               const std::vector<std::vector<int>>& contexts, const SamplingRequest& sampling) {
     count(endpoint, 200);
     res.set_chunked_content_provider(
-        "text/event-stream", [this, chat, contexts, sampling](size_t, httplib::DataSink& sink) {
+        "text/event-stream", [this, chat, contexts, sampling, endpoint](size_t, httplib::DataSink& sink) {
           const ResponseMeta m = meta(chat ? "chatcmpl-" : "cmpl-");
           auto send = [&](const json& j) {
             const std::string line = "data: " + j.dump(-1, ' ', false, json::error_handler_t::replace) + "\n\n";
@@ -200,16 +259,26 @@ struct Server::State {
                                       : completion_chunk(seq, piece, t, sampling.logprobs, m));
             return ok && !c.stopped;
           };
-          std::vector<Generation> out = decode(contexts, sampling, on_token);
-          for (size_t i = 0; i < out.size(); ++i) {
-            StreamedChoice& c = choices[i];
-            if (!c.stopped && c.released < c.text.size()) {  // the held-back tail, now final
-              std::string rest = c.utf8.push(c.text.substr(c.released)) + c.utf8.flush();
-              json j = chat ? chat_chunk(i, rest, TokenRecord{}, false, m) : completion_chunk(i, rest, TokenRecord{}, false, m);
-              j["choices"][0].erase("prealign");
-              send(j);
+          // This runs after the handler returned, outside httplib's exception
+          // handling: an error here must end the stream, never the process.
+          try {
+            std::vector<Generation> out = decode(contexts, sampling, on_token);
+            for (size_t i = 0; i < out.size(); ++i) {
+              StreamedChoice& c = choices[i];
+              if (!c.stopped && c.released < c.text.size()) {  // the held-back tail, now final
+                std::string rest = c.utf8.push(c.text.substr(c.released)) + c.utf8.flush();
+                json j = chat ? chat_chunk(i, rest, TokenRecord{}, false, m) : completion_chunk(i, rest, TokenRecord{}, false, m);
+                j["choices"][0].erase("prealign");
+                send(j);
+              }
+              send(final_chunk(chat, i, out[i], m));
             }
-            send(final_chunk(chat, i, out[i], m));
+          } catch (const std::exception& e) {
+            send(error_body(std::string("generation failed: ") + e.what(), "server_error", ""));
+            count(endpoint, 500);
+          } catch (...) {
+            send(error_body("generation failed", "server_error", ""));
+            count(endpoint, 500);
           }
           const std::string done = "data: [DONE]\n\n";
           if (sink.is_writable()) sink.write(done.data(), done.size());
@@ -238,11 +307,12 @@ struct Server::State {
   }
 
   void routes() {
-    http.Get("/health", [this](const httplib::Request&, httplib::Response& res) {
+    httplib::Server& h = *http;
+    h.Get("/health", [this](const httplib::Request&, httplib::Response& res) {
       res.set_content(json{{"status", "ok"}, {"model", name}}.dump(), "application/json");
       count("/health", 200);
     });
-    http.Get("/v1/models", [this](const httplib::Request&, httplib::Response& res) {
+    h.Get("/v1/models", [this](const httplib::Request&, httplib::Response& res) {
       json tags = json::array();
       for (int id : tokenizer->tag_ids()) tags.push_back(tokenizer->tag_name(id));
       json model = {{"id", name}, {"object", "model"}, {"created", meta("").created}, {"owned_by", "prealign"},
@@ -251,20 +321,39 @@ struct Server::State {
       res.set_content(json{{"object", "list"}, {"data", {model}}}.dump(), "application/json");
       count("/v1/models", 200);
     });
-    http.Get("/metrics", [this](const httplib::Request&, httplib::Response& res) {
+    h.Get("/metrics", [this](const httplib::Request&, httplib::Response& res) {
       res.set_content(metrics_text(), "text/plain; version=0.0.4");
     });
-    http.Get("/", [this](const httplib::Request&, httplib::Response& res) {
+    h.Get("/", [this](const httplib::Request&, httplib::Response& res) {
       res.set_content(web_page(name, policy->name()), "text/html; charset=utf-8");
     });
-    http.Post("/v1/completions",
-              [this](const httplib::Request& q, httplib::Response& r) { handle_generation(q, r, false); });
-    http.Post("/v1/chat/completions",
-              [this](const httplib::Request& q, httplib::Response& r) { handle_generation(q, r, true); });
-    http.set_payload_max_length(o.max_body_bytes);  // larger bodies get 413 before any handler runs
-    http.set_exception_handler([this](const httplib::Request& req, httplib::Response& res, std::exception_ptr) {
-      reply_error(res, req.path, 500, "internal error");
+    // Handlers with a ContentReader read the body themselves: httplib's own
+    // reading refuses form-urlencoded bodies over 8 KiB with an empty 413.
+    h.Post("/v1/completions", [this](const httplib::Request& q, httplib::Response& r, const httplib::ContentReader& c) {
+      handle_generation(q, r, c, false);
     });
+    h.Post("/v1/chat/completions",
+           [this](const httplib::Request& q, httplib::Response& r, const httplib::ContentReader& c) {
+             handle_generation(q, r, c, true);
+           });
+    h.set_payload_max_length(o.max_body_bytes);  // a backstop; read_body refuses first
+    h.set_exception_handler([this](const httplib::Request& req, httplib::Response& res, std::exception_ptr e) {
+      std::string what = "internal error";
+      try {
+        if (e) std::rethrow_exception(e);
+      } catch (const std::exception& x) {
+        what += std::string(": ") + x.what();
+      } catch (...) {
+      }
+      reply_error(res, metrics_label(req.path), 500, what);
+    });
+    // Every other error httplib answers by itself (bad request line, 404, a
+    // request cut off by --read-timeout) gets the same JSON error object.
+    h.set_error_handler(httplib::Server::HandlerWithResponse([this](const httplib::Request& req, httplib::Response& res) {
+      if (!res.body.empty()) return httplib::Server::HandlerResponse::Unhandled;  // ours already
+      reply_error(res, metrics_label(req.path), res.status, status_text(res.status));
+      return httplib::Server::HandlerResponse::Handled;
+    }));
   }
 };
 
@@ -276,8 +365,16 @@ Server::Server(const ServeOptions& options) : s_(std::make_unique<State>()) {
   s.limits.max_choices = s.o.max_choices;
   s.limits.max_prompt_bytes = s.o.max_body_bytes;
   s.limits.default_max_tokens = std::min(s.o.default_max_tokens, s.o.max_tokens);
+  if (!(s.o.read_timeout > 0)) fail("--read-timeout", "must be a positive number of seconds");
   s.ck = load_checkpoint(s.o.model, parse_device(s.o.device));
   s.tokenizer = std::make_unique<Tokenizer>(Tokenizer::load_dir(s.o.model));
+  s.limits.context_tokens = s.ck.config.max_seq_len;
+  s.limits.context_bytes = static_cast<size_t>(s.ck.config.max_seq_len) * s.tokenizer->max_token_bytes();
+  HttpLimits http;
+  http.read_seconds = s.o.read_timeout;
+  http.read_bytes = s.o.max_body_bytes + kMaxHeadBytes;
+  http.threads = s.o.http_threads;
+  s.http = std::make_unique<BoundedHttpServer>(http);
   s.policy = std::make_unique<Policy>(load_policy(s.o, s.ck, TagVocabulary::of(*s.tokenizer)));
   s.generator = std::make_unique<Generator>(s.ck.model, *s.tokenizer, *s.policy);
   s.name = s.o.model_name.empty() ? default_name(s.o.model) : s.o.model_name;
@@ -288,14 +385,15 @@ Server::~Server() = default;
 
 int Server::bind() {
   State& s = *s_;
-  const int port = s.o.port == 0 ? s.http.bind_to_any_port(s.o.host) : (s.http.bind_to_port(s.o.host, s.o.port) ? s.o.port : -1);
+  const int port = s.o.port == 0 ? s.http->bind_to_any_port(s.o.host)
+                                 : (s.http->bind_to_port(s.o.host, s.o.port) ? s.o.port : -1);
   if (port < 0)
     fail("serve " + s.o.host + ":" + std::to_string(s.o.port), "cannot listen there", "is the port taken? try --port 0");
   return port;
 }
 
-void Server::run() { s_->http.listen_after_bind(); }
+void Server::run() { s_->http->listen_after_bind(); }
 
-void Server::stop() { s_->http.stop(); }
+void Server::stop() { s_->http->stop(); }
 
 }  // namespace prealign

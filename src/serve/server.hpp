@@ -22,6 +22,8 @@ struct ServeOptions {
   int max_choices = 64;          // prompts x n per request
   int default_max_tokens = 128;
   int batch_size = 16;           // choices decoded together
+  double read_timeout = 10;      // seconds to receive one request (line, headers and body)
+  int http_threads = 16;         // connections served at once
 
   template <class V>
   void visit(V& v) {
@@ -36,6 +38,8 @@ struct ServeOptions {
     v("max_choices", max_choices, "largest number of prompts x n in one request");
     v("default_max_tokens", default_max_tokens, "max_tokens when a request gives none");
     v("batch_size", batch_size, "choices decoded together");
+    v("read_timeout", read_timeout, "seconds a client has to send one whole request (then its connection is closed)");
+    v("http_threads", http_threads, "connections served at once (a slow client holds one at most --read-timeout)");
   }
 };
 

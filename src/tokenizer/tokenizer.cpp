@@ -4,6 +4,7 @@
 #include "tokenizer/tokenizer.hpp"
 
 
+#include <algorithm>
 #include <atomic>
 #include <cctype>
 #include <unordered_map>
@@ -107,6 +108,7 @@ void Tokenizer::init(const std::string& where) {
     is_text_[id] = 1;
   }
   split_words_ = split_words;
+  for (const std::string& b : id_bytes_) max_token_bytes_ = std::max(max_token_bytes_, b.size());
   static std::atomic<uint64_t> instances{0};
   instance_id_ = ++instances;
   for (int b = 0; b < 256; ++b)
@@ -180,14 +182,29 @@ std::vector<int> Tokenizer::encode(std::string_view text) const {
 // text (BPE never merges across a cut; unigram's lattice has no node across it).
 // Words repeat, so a cache then makes encoding several times faster.
 void Tokenizer::encode_plain(std::string_view text, std::vector<int>& out) const {
-  if (!split_words_) return encode_word(text, out);
+  if (!split_words_) return encode_run(text, out);
   size_t start = 0;
   for (size_t i = 1; i < text.size(); ++i)
     if ((text[i] == ' ' && text[i - 1] != ' ') || text[i - 1] == '\n') {
-      encode_word(text.substr(start, i - start), out);
+      encode_run(text.substr(start, i - start), out);
       start = i;
     }
-  encode_word(text.substr(start), out);
+  encode_run(text.substr(start), out);
+}
+
+// SentencePiece needs ~250 bytes of memory per byte of one input (a 50 MB line
+// of "A"s took 12 GB), so a run longer than kMaxRunBytes is encoded in pieces of
+// at most that size, cut at character boundaries. Only such runs (minified code,
+// base64) tokenize differently from SentencePiece on the whole; the text still
+// round-trips exactly, and the cut positions depend on the text alone.
+void Tokenizer::encode_run(std::string_view run, std::vector<int>& out) const {
+  while (run.size() > kMaxRunBytes) {
+    size_t cut = kMaxRunBytes;
+    while (cut > 0 && (static_cast<unsigned char>(run[cut]) & 0xC0) == 0x80) --cut;  // not inside a character
+    encode_word(run.substr(0, cut), out);
+    run.remove_prefix(cut);
+  }
+  encode_word(run, out);
 }
 
 namespace {

@@ -59,8 +59,16 @@ class Tokenizer {
   Tokenizer& operator=(Tokenizer&&) noexcept;
   ~Tokenizer();
 
+  // The longest run of text SentencePiece sees at once: longer runs without a
+  // word break are encoded in pieces of at most this size (memory stays bounded).
+  static constexpr size_t kMaxRunBytes = 4096;
+
   // Untrusted text -> ids. Never yields a tag or special id. Invalid UTF-8 is an Error.
   std::vector<int> encode(std::string_view text) const;
+  // The most bytes one token can stand for: a text of more than
+  // max_token_bytes() * n bytes cannot encode to n tokens or fewer, so a length
+  // limit in tokens can be checked before encoding.
+  size_t max_token_bytes() const { return max_token_bytes_; }
   // ids -> text. Tags are dropped unless `show_tags`, then rendered by name.
   std::string decode(const std::vector<int>& ids, bool show_tags = false) const;
   // The exact bytes one token contributes to decode() (may be part of a UTF-8
@@ -84,6 +92,7 @@ class Tokenizer {
   // Encodes text free of NUL and U+2581, appending to `out`: split into words
   // no piece can span, each encoded by SentencePiece (through a per-thread cache).
   void encode_plain(std::string_view text, std::vector<int>& out) const;
+  void encode_run(std::string_view run, std::vector<int>& out) const;  // in bounded pieces
   void encode_word(std::string_view word, std::vector<int>& out) const;
   std::unique_ptr<spm::Processor> sp_;  // SentencePiece, through the shim (spm_backend.hpp)
   std::string model_bytes_;
@@ -94,6 +103,7 @@ class Tokenizer {
   std::vector<uint8_t> is_text_;         // 1 for ids encode() may return (normal, user-defined, byte)
   std::vector<int> byte_ids_;            // byte value -> id of its <0xAB> piece
   bool split_words_ = false;             // no piece spans a word start or follows a newline
+  size_t max_token_bytes_ = 1;           // longest id_bytes_ entry
   uint64_t instance_id_ = 0;             // tells the per-thread word caches apart
 };
 

@@ -44,6 +44,13 @@ TEST(ModeGrammar, ReadsTheShippedPolicy) {
   EXPECT_TRUE(g.end_allowed[static_cast<size_t>(g.initial)]);
   EXPECT_THROW(ModeGrammar::from_policy_json(json::parse(R"({"states": {"a": {"allow": {"<x>": "b"}}}})"), "p"),
                Error);
+  // found by fuzz/policy_json: a state that is not an object was a json::type_error ("internal error")
+  try {
+    ModeGrammar::from_policy_json(json::parse(R"({"initial_state": "a", "states": {"a": 5}})"), "p.json");
+    ADD_FAILURE() << "accepted a state that is a number";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("p.json: state \"a\""), std::string::npos) << e.what();
+  }
 }
 
 TEST(Lint, CleanDocumentHasNoViolationsAndExactStatistics) {
@@ -132,6 +139,44 @@ TEST(Lint, OneMistakeIsOneViolation) {
   EXPECT_EQ(r.stats.documents_with_violations, 1u);
 }
 
+// The recovery rule of docs/modes.md, case by case: the one violation, where it
+// is, and the state the walk continues in (seen through the bytes counted per state).
+TEST(Lint, RecoveryAfterAnIllegalTag) {
+  struct Case {
+    std::string text;
+    uint64_t offset;      // of the one violation
+    std::string note;     // what the message says the repair was
+    uint64_t human_bytes; // text counted in state "human" afterwards
+  };
+  const std::vector<Case> cases = {
+      // a nested open and its close: the close pairing with the ignored <AI> is not a second mistake
+      {"<AI>Hello <AI>nested</AI></AI>", 10, "ignored, and so is the </AI>", 0},
+      {"ab<AI_quoting_human>x</AI_quoting_human>", 2, "ignored, and so is the </AI_quoting_human>", 3},
+      // </AI> inside a quote ends the quote too: the forgotten </AI_quoting_human> is the one mistake
+      {"<AI>a<AI_quoting_human>b</AI>cd", 24, "taken as closing \"quoted\" too", 2},
+      // a nested quote, closed: one mistake
+      {"<AI>a<AI_quoting_human>b<AI_quoting_human>c</AI_quoting_human>d</AI>", 24, "ignored", 0},
+      {"x</AI>", 1, "allowed here: <AI>)", 1},  // a stray close: nothing to repair
+  };
+  for (const Case& c : cases) {
+    Linted r = lint(c.text);
+    ASSERT_EQ(r.violations.size(), 1u) << c.text << ": " << (r.violations.size() > 1 ? r.violations[1].message : "");
+    EXPECT_EQ(r.violations[0].kind, "illegal_tag") << c.text;
+    EXPECT_EQ(r.violations[0].offset, c.offset) << c.text;
+    EXPECT_NE(r.violations[0].message.find(c.note), std::string::npos) << c.text << ": " << r.violations[0].message;
+    EXPECT_EQ(r.stats.bytes["human"], c.human_bytes) << c.text;
+  }
+  // the quote closed by the repair is counted as a quote
+  EXPECT_EQ(lint("<AI>a<AI_quoting_human>b...</AI>").stats.quotes, 1u);
+  EXPECT_EQ(lint("<AI>a<AI_quoting_human>b...</AI>").stats.quotes_cut_short, 1u);
+  // two separate mistakes stay two: an owed close is used up once
+  Linted two = lint("<AI>a<AI>b</AI></AI> x</AI>");
+  ASSERT_EQ(two.violations.size(), 2u);
+  EXPECT_EQ(two.violations[1].offset, 22u);
+  // a quote left open at the end is still reported
+  EXPECT_EQ(lint("<AI>a<AI_quoting_human>b").violations.at(0).kind, "unclosed");
+}
+
 TEST(Lint, GenerationRules) {
   LintOptions g;
   g.generation = true;
@@ -175,7 +220,7 @@ TEST(LintCli, ReportsViolationsWithRecordAndFailsTheRun) {
   EXPECT_NE(out.find("c.jsonl:2: document \"bad\" byte 24: illegal_tag"), std::string::npos) << out;
   const json r = read_json_file(dir + "/r.json");
   EXPECT_EQ(r["stats"]["documents"], 2);
-  EXPECT_EQ(r["stats"]["violations"], 2);  // the illegal </AI>, then the quote never closed
+  EXPECT_EQ(r["stats"]["violations"], 1);  // the </AI> inside the quote; it closes the quote too
   EXPECT_EQ(r["stats"]["documents_with_commentary"], 1);
 }
 

@@ -116,6 +116,57 @@ TEST(Checkpoint, RefusesConfigWeightsMismatch) {
   expect_error_naming([&] { load_checkpoint(dir, torch::kCPU); }, dir + "/config.json");
 }
 
+// config.json is compared with the safetensors header before the model is
+// built: sizes the tensors do not have are refused without allocating them
+// (64 layers x 65,536 intermediate used to allocate 1.7 GB first).
+TEST(Checkpoint, HugeConfigIsRefusedBeforeAnyAllocation) {
+  const std::string dir = prealign::testing::temp_dir() + "/ckpt";
+  LlamaModel m(tiny_config());
+  save_checkpoint(dir, contents_for(m));
+  const json good = read_json_file(dir + "/config.json");
+  const std::vector<json> huge = {
+      {{"num_hidden_layers", 64}, {"intermediate_size", 65536}},
+      {{"vocab_size", 1 << 24}},
+      {{"hidden_size", 4096}, {"num_attention_heads", 32}, {"num_key_value_heads", 32}}};
+  for (const json& change : huge) {
+    json config = good;
+    config.update(change);
+    write_json_file(dir + "/config.json", config);
+    const uint64_t before = prealign::testing::reset_peak_rss();
+    try {
+      load_checkpoint(dir, torch::kCPU);
+      ADD_FAILURE() << "loaded " << change.dump();
+    } catch (const Error& e) {
+      const std::string what = e.what();
+      EXPECT_NE(what.find(dir + "/model.safetensors"), std::string::npos) << what;
+      EXPECT_NE(what.find(dir + "/config.json"), std::string::npos) << what;
+    }
+    EXPECT_LT(prealign::testing::peak_rss() - before, uint64_t(64) << 20) << change.dump();
+  }
+}
+
+TEST(Checkpoint, NonIntegralSizesAreRefused) {
+  const std::string dir = prealign::testing::temp_dir() + "/ckpt";
+  LlamaModel m(tiny_config());
+  save_checkpoint(dir, contents_for(m));
+  json config = read_json_file(dir + "/config.json");
+  for (const char* key : {"hidden_size", "intermediate_size", "num_hidden_layers", "vocab_size"}) {
+    json bad = config;
+    bad[key] = bad[key].get<double>() + 0.5;  // 32.5 and the like, once silently truncated
+    write_json_file(dir + "/config.json", bad);
+    try {
+      load_checkpoint(dir, torch::kCPU);
+      ADD_FAILURE() << key << " = " << bad[key].dump() << " accepted";
+    } catch (const Error& e) {
+      EXPECT_NE(std::string(e.what()).find(dir + "/config.json"), std::string::npos) << e.what();
+      EXPECT_NE(std::string(e.what()).find(key), std::string::npos) << e.what();
+    }
+  }
+  config["hidden_size"] = 32.0;  // an integral float is a size
+  write_json_file(dir + "/config.json", config);
+  EXPECT_EQ(load_checkpoint(dir, torch::kCPU).config.dim, 32);
+}
+
 TEST(Checkpoint, FailedSaveLeavesThePreviousCheckpoint) {
   std::string root = prealign::testing::temp_dir();
   std::string dir = root + "/ckpt";

@@ -11,6 +11,7 @@
 #include "core/files.hpp"
 #include "core/json_io.hpp"
 #include "model/safetensors.hpp"
+#include "model/safetensors_header.hpp"
 #include "test_util.hpp"
 
 using namespace prealign;
@@ -163,7 +164,7 @@ TEST(Safetensors, RefusesDamage) {
   expect_load_error(p, "header length");
 
   write_raw(p, assemble("{\"w\": [1, 2", ""));
-  expect_load_error(p, "not valid JSON");
+  expect_load_error(p, "invalid JSON");
 
   std::string data(16, '\0');
   write_raw(p, assemble(R"({"w":{"dtype":"F32","shape":[4],"data_offsets":[0,32]}})", data));
@@ -187,6 +188,28 @@ TEST(Safetensors, RefusesDamage) {
   expect_load_error(p, "data_offsets");
 
   expect_load_error(dir + "/missing.safetensors", "cannot open");
+}
+
+// The header alone (no torch, nothing allocated by the header's word): what a
+// checkpoint's config is compared with before the model is built.
+TEST(Safetensors, HeaderAloneDescribesTheTensors) {
+  const std::string dir = prealign::testing::temp_dir();
+  const std::string path = dir + "/t.safetensors";
+  save_safetensors(path, {{"b", torch::zeros({3}, torch::kFloat16)}, {"a", torch::zeros({2, 5})}});
+  const SafetensorsHeader h = read_safetensors_header(path);
+  ASSERT_EQ(h.entries.size(), 2u);  // in file order
+  EXPECT_EQ(h.entries[0].name, "b");
+  EXPECT_EQ(h.entries[0].dtype, "F16");
+  EXPECT_EQ(h.entries[0].end - h.entries[0].begin, 3u * 2);
+  EXPECT_EQ(h.entries[1].shape, (std::vector<int64_t>{2, 5}));
+  EXPECT_EQ(h.data_size, 3u * 2 + 10 * 4);
+  EXPECT_EQ(h.data_offset + h.data_size, file_size(path));
+  // the same bytes parsed from memory
+  const std::string bytes = read_file(path);
+  EXPECT_EQ(parse_safetensors_header(bytes, bytes.size(), "mem").entries[1].name, "a");
+  // deep nesting in the header is refused like everywhere else
+  write_raw(path, assemble(std::string(70000, '['), ""));
+  expect_load_error(path, "nested");
 }
 
 TEST(Safetensors, WriteIsAtomicAndRefusesBadInput) {

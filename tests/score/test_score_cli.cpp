@@ -3,6 +3,7 @@
 // a count in the summary) while an existing output file stays as it was.
 // Skipped when the binary has not been built (scripts/build.sh builds it).
 #include <gtest/gtest.h>
+#include <sys/resource.h>
 
 #include <filesystem>
 
@@ -82,4 +83,31 @@ TEST(ScoreCli, BadInputExitsCleanlyOrIsCountedWithSkipBad) {
   ASSERT_EQ(s["first_errors"].size(), 2u);
   EXPECT_NE(s["first_errors"][1].get<std::string>().find("in.jsonl:3"), std::string::npos);
   EXPECT_EQ(read_text(dir + "/out.jsonl").find("\"old\""), std::string::npos);
+}
+
+// Hostile inputs through the binary: a line of 70,000 nested "[" is one bad
+// record (it used to crash score even with --skip-bad), and a 2 GB sparse text
+// file is refused after reading at most the 64 MiB document limit (it used to
+// be read whole: 2.27 GB RSS). The child's peak RSS comes from getrusage.
+TEST(ScoreCli, HostileInputsCostOneRecordInBoundedMemory) {
+  if (!have_binary()) GTEST_SKIP() << "prealign not built";
+  const std::string dir = temp_dir();
+  std::filesystem::create_directories(dir + "/in");
+  write_text(dir + "/in/a.jsonl", "{\"text\": \"fine.\"}\n{\"text\": \"x\", \"m\": " + std::string(70000, '[') +
+                                      std::string(70000, ']') + "}\n{\"text\": \"also fine.\"}\n");
+  write_text(dir + "/in/b.txt", "A small text file.\n");
+  write_text(dir + "/in/sparse.txt", "");
+  std::filesystem::resize_file(dir + "/in/sparse.txt", uintmax_t(2) << 30);
+  CliRun r = run("score --config pii " + dir + "/in -o " + dir + "/out.jsonl --skip-bad --threads 1 --summary " +
+                 dir + "/s.json");
+  ASSERT_EQ(r.status, 0) << r.output;
+  const json s = json::parse(read_text(dir + "/s.json"));
+  EXPECT_EQ(s["documents"], 3);
+  EXPECT_EQ(s["bad_input"], 2);
+  const std::string errors = s["first_errors"].dump();
+  EXPECT_NE(errors.find("a.jsonl:2"), std::string::npos) << errors;
+  EXPECT_NE(errors.find("sparse.txt"), std::string::npos) << errors;
+  rusage usage{};
+  ASSERT_EQ(getrusage(RUSAGE_CHILDREN, &usage), 0);
+  EXPECT_LT(usage.ru_maxrss, 400 * 1024) << "peak RSS of a child: " << usage.ru_maxrss / 1024 << " MB";
 }

@@ -2,6 +2,8 @@
 // response shapes and UTF-8 streaming, as plain functions.
 #include <gtest/gtest.h>
 
+#include <cmath>
+
 #include "serve/openai.hpp"
 #include "serve_fixture.hpp"
 
@@ -73,6 +75,55 @@ TEST(OpenAiRequests, BadFieldsAreRefusedNamingTheField) {
               parse_chat_request(json::parse(R"({"messages": [{"role": "robot", "content": "hi"}]})"), l);
             }),
             400);
+}
+
+// Numbers the sampler holds as 32-bit floats must survive the conversion: the
+// doubles that become 0, subnormal or inf there are refused here, naming the field.
+TEST(OpenAiRequests, FloatFieldsMustSurviveFloatConversion) {
+  const ServeLimits l = limits();
+  for (const char* body : {R"({"prompt": "x", "temperature": 1e-300})", R"({"prompt": "x", "temperature": 1e-42})",
+                           R"({"prompt": "x", "temperature": 1e-39})"}) {
+    const double t = json::parse(body)["temperature"].get<double>();
+    ASSERT_FALSE(std::isnormal(static_cast<float>(t))) << body;  // the premise, computed independently
+    try {
+      parse_completion_request(json::parse(body), l);
+      ADD_FAILURE() << "accepted " << body;
+    } catch (const RequestError& e) {
+      EXPECT_EQ(e.status, 400);
+      EXPECT_EQ(e.param, "temperature");
+      EXPECT_NE(std::string(e.what()).find("temperature"), std::string::npos);
+    }
+  }
+  // the smallest normal float and 0 (greedy) are fine
+  EXPECT_EQ(parse_completion_request(json::parse(R"({"prompt": "x", "temperature": 1.2e-38})"), l)
+                .sampling.options.temperature, 1.2e-38);
+  EXPECT_EQ(parse_completion_request(json::parse(R"({"prompt": "x", "temperature": 0})"), l)
+                .sampling.options.temperature, 0.0);
+  EXPECT_EQ(status_of([&] { parse_completion_request(json::parse(R"({"prompt": "x", "top_p": 1e-300})"), l); }), 400);
+  EXPECT_EQ(status_of([&] { parse_chat_request(json::parse(R"({"messages": [{"role": "user", "content": "x"}],
+                                                               "temperature": 1e-300})"), l); }), 400);
+}
+
+TEST(OpenAiRequests, PromptsLongerThanTheContextCanHoldAreRefusedBeforeEncoding) {
+  ServeLimits l = limits();
+  l.context_tokens = 10;
+  l.context_bytes = 10 * 4;  // a context of 10 tokens of at most 4 bytes
+  EXPECT_NO_THROW(parse_completion_request(json{{"prompt", std::string(40, 'a')}}, l));
+  try {
+    parse_completion_request(json{{"prompt", json::array({"ok", std::string(41, 'a')})}}, l);
+    ADD_FAILURE() << "accepted";
+  } catch (const RequestError& e) {
+    EXPECT_EQ(e.status, 400);
+    EXPECT_EQ(e.param, "prompt");
+    EXPECT_NE(std::string(e.what()).find("41 bytes"), std::string::npos) << e.what();
+  }
+  const json chat = {{"messages", {{{"role", "user"}, {"content", std::string(30, 'a')}},
+                                   {{"role", "assistant"}, {"content", std::string(11, 'b')}}}}};
+  EXPECT_EQ(status_of([&] { parse_chat_request(chat, l); }), 400);  // 41 bytes together
+  // bodies: nesting bounded, invalid JSON a 400
+  EXPECT_EQ(status_of([&] { parse_request_json(std::string(70000, '[')); }), 400);
+  EXPECT_EQ(status_of([&] { parse_request_json("{\"prompt\": "); }), 400);
+  EXPECT_EQ(parse_request_json(R"({"prompt": "x"})")["prompt"], "x");
 }
 
 class ChatTemplate : public ::testing::Test {

@@ -1,0 +1,28 @@
+// What a generation may be asked for: length, sampling settings, seed. Apart
+// from the generator so that request parsers (serve/openai_request.hpp) and
+// their fuzz targets need no libtorch.
+#pragma once
+#include <cstdint>
+
+namespace prealign {
+
+struct GenerateOptions {
+  int max_new_tokens = 128;
+  double temperature = 1.0;
+  int top_k = 0;        // 0 = off
+  double top_p = 1.0;   // 1 = off
+  bool greedy = false;
+  uint64_t seed = 0;
+
+  template <class V>
+  void visit(V& v) {
+    v("max_new_tokens", max_new_tokens, "tokens to generate at most");
+    v("temperature", temperature, "softmax temperature");
+    v("top_k", top_k, "keep the k most likely tokens (0 = off)");
+    v("top_p", top_p, "keep the smallest set with this much probability (1 = off)");
+    v("greedy", greedy, "always take the most likely token");
+    v("seed", seed, "sampling seed");
+  }
+};
+
+}  // namespace prealign
