@@ -11,6 +11,7 @@
 #include <cstdlib>
 
 #include "core/error.hpp"
+#include "dist/background_failure.hpp"
 #include "dist/heartbeat.hpp"
 
 namespace prealign {
@@ -92,6 +93,7 @@ std::unique_ptr<ProcessGroup> ProcessGroup::join(const DistEnv& env, torch::Devi
   g->device_ = device;
   if (!env.distributed()) return g;
   g->store_ = rendezvous(env, options.timeout);
+  report_background_failures(env.rank, env.master_addr, env.master_port);
   g->heartbeat_ = std::make_unique<Heartbeat>(env.master_addr, env.master_port, env.rank, env.world_size,
                                               options.heartbeat_timeout);
   try {
