@@ -1,6 +1,7 @@
 #include "train/throughput.hpp"
 
 #include <chrono>
+#include <cmath>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -52,32 +53,57 @@ std::string peak_flops_cache_path() {
   return base + "/prealign/peak_flops.json";
 }
 
+namespace {
+
+json read_cache(const std::string& path) {
+  try {
+    if (file_exists(path)) {
+      json cache = read_json_file(path);
+      if (cache.is_object()) return cache;
+    }
+  } catch (const std::exception&) {
+    // an unreadable cache is measured again
+  }
+  return json::object();
+}
+
+void write_cache(const std::string& path, const json& cache) {
+  try {
+    make_directories(std::filesystem::path(path).parent_path().string());
+    write_json_file(path, cache);
+  } catch (const std::exception&) {
+    // No writable cache directory: measure again next time.
+  }
+}
+
+}  // namespace
+
 double peak_flops(torch::Device device, torch::ScalarType dtype) {
   if (const char* forced = std::getenv("PREALIGN_PEAK_FLOPS")) {
     const double v = std::atof(forced);
     if (v > 0) return v;
   }
   const std::string path = peak_flops_cache_path(), key = cache_key(device, dtype);
-  json cache = json::object();
-  try {
-    if (file_exists(path)) cache = read_json_file(path);
-    if (cache.contains(key) && cache.at(key).is_number() && cache.at(key).get<double>() > 0)
-      return cache.at(key).get<double>();
-  } catch (const std::exception&) {
-    cache = json::object();  // an unreadable cache is measured again
-  }
+  json cache = read_cache(path);
+  if (cache.contains(key) && cache.at(key).is_number() && cache.at(key).get<double>() > 0)
+    return cache.at(key).get<double>();
   // A longer, larger measurement than a quick check: the best of several sizes and rounds.
   double best = 0;
   for (int round = 0; round < 3; ++round)
     for (int n : {1024, 2048}) best = std::max(best, measure_matmul_peak_flops(device, n, dtype));
-  try {
-    cache[key] = best;
-    make_directories(std::filesystem::path(path).parent_path().string());
-    write_json_file(path, cache);
-  } catch (const std::exception&) {
-    // No writable cache directory: measure again next time.
-  }
+  cache[key] = best;
+  write_cache(path, cache);
   return best;
+}
+
+double raise_peak_flops(torch::Device device, torch::ScalarType dtype, double reached) {
+  const double peak = peak_flops(device, dtype);
+  if (std::getenv("PREALIGN_PEAK_FLOPS") || !(reached > peak) || !std::isfinite(reached)) return peak;
+  const std::string path = peak_flops_cache_path();
+  json cache = read_cache(path);
+  cache[cache_key(device, dtype)] = reached;
+  write_cache(path, cache);
+  return reached;
 }
 
 }  // namespace prealign

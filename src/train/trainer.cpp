@@ -386,6 +386,9 @@ TrainResult train(TrainOptions options, const std::set<std::string>* given_flags
     if (r.step % o.log_every == 0 || r.step == end) {
       double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - window_start).count();
       double tok_s = double(r.tokens - window_tokens) / std::max(1e-9, secs);
+      if (flops_per_token * tok_s > r.peak_flops)  // the cached peak was measured on a busy machine
+        r.peak_flops = raise_peak_flops(r.device, r.autocast, flops_per_token * tok_s / r.group->size()) *
+                       r.group->size();
       double mfu = flops_per_token * tok_s / r.peak_flops;
       char status[160];
       std::snprintf(status, sizeof status, "loss %.4f | lr %.2e | %s tok/s | mfu %.0f%%", s.loss, lr,
