@@ -49,11 +49,17 @@ print("%.1f %.3f" % (m["tok_s"], m["mfu"]))
 PYEOF
 }
 
-# python_run default|PASSIVE [reference options...]; after a prealign_run of the same model
+# python_run default|PASSIVE|PASSIVE+reuse [reference options...]; after a prealign_run of the
+# same model. "+reuse" gives Python the malloc settings prealign sets for itself
+# (keep_freed_memory_for_reuse in src/model/runtime.hpp), through glibc's variables.
 python_run() {
   local policy=$1 envs=()
   shift
-  if [ "$policy" = default ]; then envs=(-u OMP_WAIT_POLICY); else envs=(OMP_WAIT_POLICY="$policy"); fi
+  if [ "${policy%+reuse}" != "$policy" ]; then
+    envs=(MALLOC_MMAP_THRESHOLD_=1073741824 MALLOC_TRIM_THRESHOLD_=2147483647)
+    policy=${policy%+reuse}
+  fi
+  if [ "$policy" = default ]; then envs+=(-u OMP_WAIT_POLICY); else envs+=(OMP_WAIT_POLICY="$policy"); fi
   # shellcheck disable=SC2046
   env "${envs[@]}" $PY bench/reference_llama.py $(ref_flags) --vocab "$VOCAB" --seq-len "$SEQ" --batch-size "$BATCH" \
       --steps "$STEPS" --threads "${THREADS:-$(nproc)}" "$@" | $PY -c 'import json,sys; print("%.1f" % json.load(sys.stdin)["tok_s"])'

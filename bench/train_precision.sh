@@ -16,16 +16,22 @@ MODEL=${MODEL:-"dim=384,layers=6,heads=6"}
 
 machine_line
 echo "model $MODEL, B=$BATCH T=$SEQ vocab=$VOCAB, $REPS alternating runs of $STEPS measured steps; tok/s medians"
-a=(); am=(); b=(); bm=(); p=(); q=()
+a=(); am=(); b=(); bm=(); p=(); q=(); pr=(); qr=()
 for _ in $(seq "$REPS"); do
   read -r tok mfu < <(prealign_run "$MODEL" :: --precision fp32); a+=("$tok"); am+=("$mfu")
   read -r tok mfu < <(prealign_run "$MODEL" :: --precision bf16); b+=("$tok"); bm+=("$mfu")
   p+=("$(python_run PASSIVE --precision fp32)")
   q+=("$(python_run PASSIVE --precision bf16)")
+  pr+=("$(python_run PASSIVE+reuse --precision fp32)")
+  qr+=("$(python_run PASSIVE+reuse --precision bf16)")
 done
 A=$(echo "${a[@]}" | median); AM=$(echo "${am[@]}" | median); B=$(echo "${b[@]}" | median)
 BM=$(echo "${bm[@]}" | median); P=$(echo "${p[@]}" | median); Q=$(echo "${q[@]}" | median)
-printf '| prealign fp32 | prealign bf16 | Python fp32 | Python bf16 autocast | prealign bf16 / fp32 | prealign bf16 / best Python | Python bf16 / fp32 |\n|---|---|---|---|---|---|---|\n'
-awk -v A="$A" -v AM="$AM" -v B="$B" -v BM="$BM" -v P="$P" -v Q="$Q" \
-    'BEGIN {best = P > Q ? P : Q; printf "| %.0f (mfu %.0f%%) | %.0f (mfu %.0f%% of the bf16 peak) | %.0f | %.0f | %.2fx | %.2fx | %.2fx |\n", A, 100*AM, B, 100*BM, P, Q, B/A, B/best, Q/P}'
+PR=$(echo "${pr[@]}" | median); QR=$(echo "${qr[@]}" | median)
+echo "Python columns: as run by default | with prealign's malloc settings (MALLOC_MMAP_THRESHOLD_, MALLOC_TRIM_THRESHOLD_)"
+printf '| prealign fp32 | prealign bf16 | Python fp32 | Python bf16 autocast | prealign bf16 / fp32 | prealign bf16 / best Python | prealign fp32 / Python fp32 | Python bf16 / fp32 |\n|---|---|---|---|---|---|---|---|\n'
+awk -v A="$A" -v AM="$AM" -v B="$B" -v BM="$BM" -v P="$P" -v Q="$Q" -v PR="$PR" -v QR="$QR" \
+    'BEGIN {best = P > Q ? P : Q; bestr = PR > QR ? PR : QR;
+            printf "| %.0f (mfu %.0f%%) | %.0f (mfu %.0f%% of the bf16 peak) | %.0f \\| %.0f | %.0f \\| %.0f | %.2fx | %.2fx \\| %.2fx | %.2fx \\| %.2fx | %.2fx \\| %.2fx |\n",
+                   A, 100*AM, B, 100*BM, P, PR, Q, QR, B/A, B/best, B/bestr, A/P, A/PR, Q/P, QR/PR}'
 echo "load average at end: $(cut -d' ' -f1-3 /proc/loadavg)"

@@ -11,6 +11,7 @@
 
 int main(int argc, char** argv) {
   prealign::reexec_with_thread_policy_if_needed(argc, argv);
+  prealign::keep_freed_memory_for_reuse();
   CLI::App app{"prealign: alignment during pretraining (conditional training with behaviour tags)"};
   app.require_subcommand(1);
   app.set_help_all_flag("--help-all", "help for every subcommand");

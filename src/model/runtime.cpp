@@ -1,11 +1,13 @@
 #include "model/runtime.hpp"
 
 #include <dlfcn.h>
+#include <malloc.h>
 #include <sched.h>
 #include <unistd.h>
 
 #include <cstdio>
 #include <cstdlib>
+#include <limits>
 #include <thread>
 
 #include "core/error.hpp"
@@ -94,6 +96,11 @@ void reexec_with_thread_policy_if_needed(int argc, char** argv) {
   // execv only returns on failure: run on, slower but correct.
   std::fprintf(stderr, "prealign: warning: could not re-execute with OMP_WAIT_POLICY=PASSIVE; "
                        "set it yourself for faster training\n");
+}
+
+void keep_freed_memory_for_reuse() {
+  if (!std::getenv("MALLOC_MMAP_THRESHOLD_")) ::mallopt(M_MMAP_THRESHOLD, 1 << 30);
+  if (!std::getenv("MALLOC_TRIM_THRESHOLD_")) ::mallopt(M_TRIM_THRESHOLD, std::numeric_limits<int>::max());
 }
 
 std::string describe_compute() {

@@ -1,10 +1,12 @@
 // Device parsing, thread set-up and the OpenBLAS thread-policy re-exec.
 #include <dlfcn.h>
 #include <gtest/gtest.h>
+#include <malloc.h>
 #include <torch/torch.h>
 
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <fstream>
 #include <sstream>
 #include <thread>
@@ -107,3 +109,37 @@ TEST(Runtime, ReexecSetsPassiveUnderTheOpenMpBlasToo) {
   EXPECT_EQ(pclose(p), 0) << out.str();
   EXPECT_NE(out.str().find("CHILD OMP_WAIT_POLICY=PASSIVE"), std::string::npos) << out.str();
 }
+
+namespace prealign {
+namespace {
+
+// glibc serves a large block by a fresh mmap unless told otherwise; a fresh
+// mapping faults its pages in again on every first touch (the training-speed
+// loss keep_freed_memory_for_reuse removes). mallinfo2().hblkhd counts the
+// bytes currently in such mappings.
+void* volatile g_sink;  // keeps the compiler from eliding the malloc/free pair
+
+size_t mmapped_bytes_while_holding(size_t n) {
+  void* p = std::malloc(n);
+  g_sink = p;
+  std::memset(p, 1, n);
+  const size_t held = ::mallinfo2().hblkhd;
+  std::free(p);
+  return held;
+}
+
+TEST(Runtime, FreedLargeBlocksAreReusedNotMappedAgain) {
+  if (std::getenv("MALLOC_MMAP_THRESHOLD_")) GTEST_SKIP() << "MALLOC_MMAP_THRESHOLD_ is set in the environment";
+  const size_t n = 64u << 20;  // a 2048 x 8192 float32 logits tensor
+  const size_t before = mmapped_bytes_while_holding(n);
+  EXPECT_GE(before, n) << "glibc's default should have mapped a 64 MiB block";
+  keep_freed_memory_for_reuse();
+  EXPECT_LT(mmapped_bytes_while_holding(n), n);
+  const size_t heap_before = ::mallinfo2().arena;
+  for (int i = 0; i < 4; ++i) mmapped_bytes_while_holding(n);
+  EXPECT_LT(::mallinfo2().arena, heap_before + n) << "the same heap block should be reused, not the heap grown";
+  EXPECT_GE(::mallinfo2().arena, n) << "and not trimmed away";
+}
+
+}  // namespace
+}  // namespace prealign
