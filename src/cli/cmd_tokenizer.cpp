@@ -132,8 +132,11 @@ std::vector<int> parse_ids(const std::string& text, const std::string& where) {
     if (!ids.is_array()) fail(where, "expected a JSON array of ids or {\"ids\": [...]}");
     std::vector<int> out;
     for (size_t i = 0; i < ids.size(); ++i) {
-      if (!ids[i].is_number_integer()) fail(where + ": ids[" + std::to_string(i) + "]", "not an integer");
-      out.push_back(ids[i].get<int>());
+      // get<int> would wrap an id beyond int's range into a valid-looking one.
+      const bool fits = ids[i].is_number_unsigned() ? ids[i].get<uint64_t>() <= uint64_t(INT_MAX)
+                        : ids[i].is_number_integer() && ids[i].get<int64_t>() >= INT_MIN && ids[i].get<int64_t>() <= INT_MAX;
+      if (!fits) fail(where + ": ids[" + std::to_string(i) + "]", ids[i].dump() + " is not a token id (an integer)");
+      out.push_back(static_cast<int>(ids[i].get<int64_t>()));
     }
     return out;
   }
