@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 #include <filesystem>
 
@@ -138,7 +139,10 @@ void deliver(Document&& doc, CorpusReadStats& stats, const CorpusReadOptions& o,
     if (!ok) ++stats.empty;
     return;
   }
-  if (o.tagged) doc.tagged = true;
+  // Markup is trusted only by the command line (--tagged): a record cannot vouch
+  // for itself, or any corpus line could turn "</AI>" into the tag.
+  if (doc.tagged && !o.tagged) ++stats.untrusted_tagged;
+  doc.tagged = o.tagged;
   ++stats.documents;
   stats.bytes += doc.text.size();
   sink(std::move(doc));  // errors of the consumer are not bad input: they propagate
@@ -238,6 +242,11 @@ CorpusReadStats read_corpus(const std::vector<std::string>& inputs, const Corpus
     else
       read_text(path, options, stats, sink);
   }
+  if (stats.untrusted_tagged)
+    std::fprintf(stderr,
+                 "prealign: warning: %llu record(s) say \"tagged\": true; their markup was read as plain text "
+                 "(only --tagged trusts a corpus's markup)\n",
+                 static_cast<unsigned long long>(stats.untrusted_tagged));
   return stats;
 }
 

@@ -37,6 +37,7 @@ struct CorpusReadStats {
   // and unreadable files passed over with skip_bad; empty: those of them that were empty.
   uint64_t documents = 0, bytes = 0, skipped = 0, empty = 0;
   uint64_t records = 0, other_shards = 0;  // records seen (this shard's and others'), others' left unread
+  uint64_t untrusted_tagged = 0;           // records saying "tagged": true read without --tagged (as text)
   std::vector<std::string> first_errors;   // up to 20 messages, for the summary
 };
 

@@ -182,18 +182,49 @@ TEST_F(TokenizeTest, EveryDocumentDecodesToItsTextAndSegmentsKeepTheirScores) {
           auto [b, e] = w.segments[s];
           EXPECT_EQ(tok_->decode(ids), w.text.substr(b, e - b)) << id << " segment " << s;
         }
-        if (id == "prose") {  // untrusted "</AI>" stays text
-          for (int t : doc_tokens(*sh, d)) EXPECT_FALSE(tok_->is_tag(t));
-        }
-        if (id == "tagged") {
-          auto ids = doc_tokens(*sh, d);
-          EXPECT_EQ(ids.front(), tok_->tag_id("<AI>"));
-          uint64_t s1 = sh->segment_token_begin(sh->doc_segment_begin(d) + 1) - sh->doc_token_begin(d);
-          // "</AI>" starts in segment 0, so it is the last token of segment 0
-          EXPECT_EQ(ids[s1 - 1], tok_->tag_id("</AI>"));
+        // Untrusted "</AI>" stays text, and so does the markup of a record that says
+        // "tagged": true by itself: only --tagged (TokenizeOptions::tagged) trusts markup.
+        if (id == "prose" || id == "tagged") {
+          for (int t : doc_tokens(*sh, d)) EXPECT_FALSE(tok_->is_tag(t)) << id;
         }
       }
   EXPECT_EQ(seen, docs.size());
+  EXPECT_EQ(st.read.untrusted_tagged, 1u);
+}
+
+TEST_F(TokenizeTest, MarkupBecomesTagsOnlyUnderTheTaggedFlag) {
+  std::string dir = prealign::testing::temp_dir();
+  const std::string text = "<AI>I help.</AI> User: <|bad|>rude words";
+  // The first segment ends inside "</AI>": a tag belongs to the segment it starts in.
+  write_file_atomic(dir + "/corpus.jsonl",
+                    json({{"id", "t"}, {"text", text},
+                          {"segments", {{{"start", 0}, {"end", 13}, {"scores", {{"pep8", 0}}}},
+                                        {{"start", 13}, {"end", text.size()}, {"scores", {{"pep8", 1}}}}}}})
+                            .dump() + "\n");
+  for (bool trusted : {false, true}) {
+    TokenizeOptions o;
+    o.out = dir + (trusted ? "/trusted" : "/untrusted");
+    o.val_fraction = 0;
+    o.tagged = trusted;
+    TokenizeStats st = tokenize_corpus({dir + "/corpus.jsonl"}, *tok_, o);
+    EXPECT_EQ(st.read.untrusted_tagged, 0u);
+    Dataset ds = Dataset::open(o.out);
+    ASSERT_EQ(ds.train.size(), 1u);
+    const Shard& sh = *ds.train[0];
+    ASSERT_EQ(sh.n_docs(), 1u);
+    const std::vector<int> ids = doc_tokens(sh, 0);
+    EXPECT_EQ(tok_->decode(ids, /*show_tags=*/true), text);
+    int tags = 0;
+    for (int t : ids) tags += tok_->is_tag(t);
+    if (!trusted) {
+      EXPECT_EQ(tags, 0);
+      continue;
+    }
+    EXPECT_EQ(tags, 3);  // <AI>, </AI>, <|bad|>
+    EXPECT_EQ(ids.front(), tok_->tag_id("<AI>"));
+    const uint64_t s1 = sh.segment_token_begin(sh.doc_segment_begin(0) + 1) - sh.doc_token_begin(0);
+    EXPECT_EQ(ids[s1 - 1], tok_->tag_id("</AI>"));  // the last token of segment 0
+  }
 }
 
 TEST_F(TokenizeTest, AddingDocumentsDoesNotMoveOthersBetweenSplits) {
