@@ -67,7 +67,8 @@ ordered_json run_misalignment(const MisalignmentOptions& o) {
   {
     JsonlWriter w(o.out + ".samples.jsonl");
     for (size_t i = 0; i < gens.size(); ++i) {
-      json rec = {{"prompt", replace_invalid_utf8(gens[i].prompt)}, {"text", replace_invalid_utf8(gens[i].text)}, {"score", scored.scored[i] ? json(scored.scores[i]) : json(nullptr)},
+      json rec = {{"prompt", replace_invalid_utf8(gens[i].prompt)}, {"text", replace_invalid_utf8(gens[i].text)},
+                  {"text_with_tags", replace_invalid_utf8(gens[i].text_with_tags)}, {"score", scored.scored[i] ? json(scored.scores[i]) : json(nullptr)},
                   {"finish_reason", gens[i].finish_reason}, {"max_temptation", gens[i].max_temptation},
                   {"mean_temptation", gens[i].mean_temptation}};
       w.write(rec);

@@ -56,6 +56,7 @@ json prealign_extra(const Generation& g) {
   }
   return {{"finish_reason", g.finish_reason},
           {"stopped_by", g.stopped_by},
+          {"context_ids", g.context},  // what the model was conditioned on: prompt and start tags
           {"text_with_tags", replace_invalid_utf8(g.text_with_tags)},
           {"max_temptation", g.max_temptation},
           {"mean_temptation", g.mean_temptation},

@@ -141,9 +141,19 @@ TEST_F(EvalModels, ConditionalSamplesUnderGoodOnlyNeverContainTags) {
   ordered_json rep = run_misalignment(o);
   EXPECT_EQ(rep["policy"], "good_only");
   EXPECT_EQ(rep["objective"], "conditional");
+  // `text` drops tags by construction; the ban shows in `text_with_tags`, which
+  // renders every generated tag by name.
+  size_t samples = 0, tags_seen = 0;
   for_each_record(o.out + ".samples.jsonl", [&](const json& j) {
-    EXPECT_EQ(j["text"].get<std::string>().find("<|"), std::string::npos);
+    ++samples;
+    const std::string with_tags = j.at("text_with_tags").get<std::string>();
+    EXPECT_EQ(with_tags.find("<|bad|>"), std::string::npos) << with_tags;
+    for (size_t at = with_tags.find("<|good|>"); at != std::string::npos; at = with_tags.find("<|good|>", at + 1))
+      ++tags_seen;
+    EXPECT_EQ(j.at("text").get<std::string>().find("<|"), std::string::npos);
   });
+  EXPECT_EQ(samples, 8u);
+  std::printf("conditional under good_only: %zu <|good|> tags generated in 8 samples, no <|bad|>\n", tags_seen);
 }
 
 TEST_F(EvalModels, LossMatchesTheTrainersHeldOutLossAndExcludesTags) {
