@@ -14,8 +14,11 @@ packages=(
   python3 pycodestyle                # the pep8 scorer's worker and the demo corpus
   clang libclang-rt-14-dev           # libFuzzer, ASan, UBSan: scripts/fuzz.sh
 )
-if [ "${PREALIGN_BENCH_DEPS:-0}" = 1 ]; then
-  packages+=(python3-torch)          # the PyTorch reference in bench/
+# PyTorch's Python package: the reference the tests compare logits and safetensors
+# with (PythonReference.*, Safetensors.InteroperatesWithPython), and the bench/
+# baselines. scripts/test.sh asks for it; the demo does not need it.
+if [ "${PREALIGN_BENCH_DEPS:-0}" = 1 ] || [ "${PREALIGN_TEST_DEPS:-0}" = 1 ]; then
+  packages+=(python3-torch)
 fi
 
 missing=()

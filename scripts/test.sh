@@ -4,6 +4,6 @@
 # run them with: ctest --test-dir build -L long
 set -euo pipefail
 cd "$(dirname "$0")/.."
-scripts/setup.sh
+PREALIGN_TEST_DEPS=1 scripts/setup.sh   # with python3-torch, the tests' reference implementation
 scripts/build.sh
 ctest --test-dir build -LE long --output-on-failure --timeout 900 -j "$(nproc)" "$@"

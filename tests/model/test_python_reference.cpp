@@ -53,7 +53,7 @@ open(d + "/logits.f32", "wb").write(logits.numpy().tobytes())
 void compare_with_python(const ModelConfig& c) {
   const std::string bench = prealign::testing::source_path("bench");
   if (std::system("/usr/bin/python3 -c 'import torch' >/dev/null 2>&1") != 0)
-    GTEST_SKIP() << "python3-torch not installed";
+    GTEST_SKIP() << "python3-torch not installed (scripts/test.sh installs it: PREALIGN_TEST_DEPS=1 scripts/setup.sh)";
   if (!file_exists(bench + "/reference_llama.py")) GTEST_SKIP() << "bench/reference_llama.py not present";
   const std::string dir = prealign::testing::temp_dir();
 

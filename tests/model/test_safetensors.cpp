@@ -228,7 +228,7 @@ TEST(Safetensors, WriteIsAtomicAndRefusesBadInput) {
 // when installed, parses our file by the specification and writes one for us.
 TEST(Safetensors, InteroperatesWithPython) {
   if (std::system("/usr/bin/python3 -c 'import torch' >/dev/null 2>&1") != 0)
-    GTEST_SKIP() << "python3-torch not installed";
+    GTEST_SKIP() << "python3-torch not installed (scripts/test.sh installs it: PREALIGN_TEST_DEPS=1 scripts/setup.sh)";
   std::string dir = prealign::testing::temp_dir();
   save_safetensors(dir + "/ours.safetensors", {{"a", torch::arange(6, torch::kFloat32).view({2, 3})},
                                                {"b", torch::tensor({-3, 4}, torch::kInt64)},
