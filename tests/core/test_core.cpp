@@ -1,7 +1,9 @@
 #include <gtest/gtest.h>
+#include <iconv.h>
 
 #include <fstream>
 #include <random>
+#include <vector>
 
 #include "core/config.hpp"
 #include "core/error.hpp"
@@ -24,13 +26,44 @@ TEST(Utf8, AcceptsValidRejectsInvalid) {
   EXPECT_TRUE(is_valid_utf8(std::string("a\0b", 3)));
 }
 
+// glibc's iconv as the independent encoder: UTF-32LE -> UTF-8.
+std::string iconv_utf8(char32_t cp) {
+  iconv_t cd = iconv_open("UTF-8", "UTF-32LE");
+  EXPECT_NE(cd, reinterpret_cast<iconv_t>(-1));
+  unsigned char in[4] = {static_cast<unsigned char>(cp), static_cast<unsigned char>(cp >> 8),
+                         static_cast<unsigned char>(cp >> 16), static_cast<unsigned char>(cp >> 24)};
+  char out[8] = {};
+  char* ip = reinterpret_cast<char*>(in);
+  char* op = out;
+  size_t il = 4, ol = sizeof out;
+  EXPECT_NE(iconv(cd, &ip, &il, &op, &ol), static_cast<size_t>(-1)) << std::hex << uint32_t(cp);
+  iconv_close(cd);
+  return std::string(out, op);
+}
+
+// A hand decoder of one well-formed sequence, to close the round trip.
+char32_t decode_one(const std::string& s) {
+  const auto b = [&](size_t i) { return static_cast<char32_t>(static_cast<unsigned char>(s[i])); };
+  switch (s.size()) {
+    case 1: return b(0);
+    case 2: return (b(0) & 0x1F) << 6 | (b(1) & 0x3F);
+    case 3: return (b(0) & 0x0F) << 12 | (b(1) & 0x3F) << 6 | (b(2) & 0x3F);
+    default: return (b(0) & 0x07) << 18 | (b(1) & 0x3F) << 12 | (b(2) & 0x3F) << 6 | (b(3) & 0x3F);
+  }
+}
+
 TEST(Utf8, EncodeRoundTripsEveryPlane) {
+  ASSERT_EQ(iconv_utf8(0x20AC), "\xE2\x82\xAC");  // the reference itself: U+20AC EURO SIGN
   std::mt19937 rng(1);
-  for (int i = 0; i < 10000; ++i) {
-    char32_t cp = rng() % 0x110000;
+  std::vector<char32_t> cps = {0, 0x7F, 0x80, 0x7FF, 0x800, 0xD7FF, 0xE000, 0xFFFF, 0x10000, 0x10FFFF};
+  for (int i = 0; i < 10000; ++i) cps.push_back(rng() % 0x110000);
+  for (char32_t cp : cps) {
     if (cp >= 0xD800 && cp <= 0xDFFF) continue;
     std::string s = utf8_encode(cp);
-    ASSERT_TRUE(is_valid_utf8(s)) << std::hex << cp;
+    ASSERT_EQ(s, iconv_utf8(cp)) << std::hex << uint32_t(cp);
+    EXPECT_EQ(s.size(), cp < 0x80 ? 1u : cp < 0x800 ? 2u : cp < 0x10000 ? 3u : 4u);
+    EXPECT_EQ(decode_one(s), cp);
+    ASSERT_TRUE(is_valid_utf8(s)) << std::hex << uint32_t(cp);
     EXPECT_EQ(utf8_length(s), 1u);
   }
 }
