@@ -1,6 +1,7 @@
 #include "eval/tag_agreement.hpp"
 
 #include "core/error.hpp"
+#include "core/lines.hpp"
 #include "core/progress.hpp"
 #include "eval/eval_model.hpp"
 #include "eval/heldout_eval.hpp"
@@ -37,6 +38,10 @@ ordered_json run_tag_agreement(const TagAgreementOptions& o) {
   std::vector<double> q, raw;
   std::vector<bool> labels;
   Batch batch;
+  // Every prediction, for checking and plotting; the first few also carry the
+  // token ids the model saw, so an independent forward pass can reproduce them.
+  constexpr size_t kWithContext = 32;
+  JsonlWriter side(o.out + ".segments.jsonl");
   // Tags add about one token per segment: a pass over the validation set is
   // about (tokens + segments) / (B * T) batches.
   uint64_t val_segments = 0;
@@ -57,8 +62,15 @@ ordered_json run_tag_agreement(const TagAgreementOptions& o) {
       raw.push_back(b_);
       q.push_back(b_ / std::max(1e-30, b_ + g_));
       labels.push_back(lab[k].item<int8_t>() == kLabelBad);
+      json rec = {{"p_bad", b_}, {"p_good", g_}, {"q", q.back()}, {"bad", bool(labels.back())}};
+      if (q.size() <= kWithContext) {
+        const int64_t row = idx[k][0].item<int64_t>(), pos = idx[k][1].item<int64_t>();
+        rec["context"] = std::vector<int64_t>(batch.inputs.begin() + row * T, batch.inputs.begin() + row * T + pos + 1);
+      }
+      side.write(rec);
     }
   }
+  side.commit();
   double ece = 0;
   auto bins = calibration(q, labels, o.bins, &ece);
   size_t positives = 0;
@@ -83,6 +95,7 @@ ordered_json run_tag_agreement(const TagAgreementOptions& o) {
     cal.push_back({{"low", b.low}, {"high", b.high}, {"count", b.count}, {"mean_predicted", b.mean_predicted},
                    {"observed", b.observed}});
   rep["calibration"] = cal;
+  rep["segments_file"] = o.out + ".segments.jsonl";
   write_report(o.out, rep);
   return rep;
 }

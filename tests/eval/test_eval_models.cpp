@@ -17,9 +17,11 @@
 #include "eval/sample_scoring.hpp"
 #include "eval/stats.hpp"
 #include "eval/tag_agreement.hpp"
+#include "model/checkpoint.hpp"
 #include "score/labeling.hpp"
 #include "score/pipeline.hpp"
 #include "train/dataset_fixture.hpp"
+#include "tokenizer/tokenizer.hpp"
 #include "train/trainer.hpp"
 #include "test_util.hpp"
 
@@ -186,9 +188,37 @@ TEST_F(EvalModels, TagAgreementSeesEveryHeldOutSegmentWithTheScorersLabel) {
   EXPECT_LE(rep["segments"].get<uint64_t>(), segments);
   EXPECT_GE(rep["segments"].get<uint64_t>(), segments * 9 / 10);
   EXPECT_NEAR(rep["bad_fraction"].get<double>(), double(bad) / double(segments), 0.05);
-  double auc = rep["auroc"].get<double>();
-  EXPECT_GE(auc, 0.0);
-  EXPECT_LE(auc, 1.0);
+  // Every prediction is in the side file: AUROC by brute force over all
+  // (bad, good) pairs, ties counting half.
+  std::vector<double> qs;
+  std::vector<bool> bads;
+  std::vector<json> with_context;
+  for_each_record(rep["segments_file"].get<std::string>(), [&](const json& j) {
+    qs.push_back(j.at("q").get<double>());
+    bads.push_back(j.at("bad").get<bool>());
+    EXPECT_NEAR(j.at("q").get<double>(), j.at("p_bad").get<double>() / (j.at("p_bad").get<double>() + j.at("p_good").get<double>()), 1e-9);
+    if (j.contains("context")) with_context.push_back(j);
+  });
+  ASSERT_EQ(qs.size(), rep["segments"].get<size_t>());
+  double wins = 0, pairs = 0;
+  for (size_t i = 0; i < qs.size(); ++i)
+    for (size_t k = 0; k < qs.size(); ++k)
+      if (bads[i] && !bads[k]) pairs += 1, wins += qs[i] > qs[k] ? 1.0 : qs[i] == qs[k] ? 0.5 : 0.0;
+  ASSERT_GT(pairs, 0);
+  EXPECT_NEAR(rep["auroc"].get<double>(), wins / pairs, 1e-9);
+  // Which probability, at which position: the model's next-token distribution
+  // after the recorded context, computed here in double precision.
+  ASSERT_FALSE(with_context.empty());
+  LoadedCheckpoint ck = load_checkpoint(checkpoint("conditional"), torch::kCPU);
+  const Tokenizer tok = Tokenizer::load_dir(checkpoint("conditional"));
+  torch::NoGradGuard no_grad;
+  for (const json& j : with_context) {
+    const auto ids = j.at("context").get<std::vector<int64_t>>();
+    torch::Tensor logits = ck.model->forward(torch::tensor(ids, torch::kInt64).view({1, -1}));
+    torch::Tensor p = torch::softmax(logits[0][-1].to(torch::kDouble), -1);
+    EXPECT_NEAR(p[tok.tag_id("<|bad|>")].item<double>(), j.at("p_bad").get<double>(), 1e-5);
+    EXPECT_NEAR(p[tok.tag_id("<|good|>")].item<double>(), j.at("p_good").get<double>(), 1e-5);
+  }
   uint64_t binned = 0;
   for (const auto& b : rep["calibration"]) binned += b["count"].get<uint64_t>();
   EXPECT_EQ(binned, rep["segments"].get<uint64_t>());
