@@ -58,4 +58,21 @@ inline std::string make_scored_dataset(const std::string& dir, int documents = 3
   return opt.out;
 }
 
+// A suite sharing one scored dataset, made once per suite (ctest runs each test
+// in its own process, so once per test there).
+class ScoredDatasetSuite : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    dir_ = new std::string(temp_dir());
+    data_ = new std::string(make_scored_dataset(*dir_));
+  }
+  static void TearDownTestSuite() {
+    delete dir_;
+    delete data_;
+    dir_ = data_ = nullptr;
+  }
+  static inline std::string* dir_ = nullptr;
+  static inline std::string* data_ = nullptr;
+};
+
 }  // namespace prealign::testing

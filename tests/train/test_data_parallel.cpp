@@ -65,16 +65,8 @@ struct Child {
   }
 };
 
-class DataParallel : public ::testing::Test {
+class DataParallel : public prealign::testing::ScoredDatasetSuite {
  protected:
-  static void SetUpTestSuite() {
-    dir_ = new std::string(prealign::testing::temp_dir());
-    data_ = new std::string(prealign::testing::make_scored_dataset(*dir_));
-  }
-  static void TearDownTestSuite() {
-    delete dir_;
-    delete data_;
-  }
   // `prealign train` arguments of the runs below: a tiny model, mle, no held-out loss in between.
   static std::vector<std::string> train_args(const std::string& out, int batch, int steps,
                                              std::vector<std::string> extra = {}) {
@@ -107,11 +99,7 @@ class DataParallel : public ::testing::Test {
       if (!line.empty() && json::parse(line).value("type", "") == type) r.push_back(json::parse(line));
     return r;
   }
-  static std::string* dir_;
-  static std::string* data_;
 };
-std::string* DataParallel::dir_ = nullptr;
-std::string* DataParallel::data_ = nullptr;
 
 // fp32 summation order differs (two half-batch means averaged vs one mean over
 // the batch; Gloo's reduction), so weights agree to rounding amplified by 24

@@ -15,16 +15,8 @@ using namespace prealign;
 
 namespace {
 
-class PrecisionTest : public ::testing::Test {
+class PrecisionTest : public prealign::testing::ScoredDatasetSuite {
  protected:
-  static void SetUpTestSuite() {
-    dir_ = new std::string(prealign::testing::temp_dir());
-    data_ = new std::string(prealign::testing::make_scored_dataset(*dir_));
-  }
-  static void TearDownTestSuite() {
-    delete dir_;
-    delete data_;
-  }
   static TrainOptions options(const std::string& out, const std::string& precision) {
     TrainOptions o;
     o.data = *data_;
@@ -40,11 +32,7 @@ class PrecisionTest : public ::testing::Test {
     o.precision = precision;
     return o;
   }
-  static std::string* dir_;
-  static std::string* data_;
 };
-std::string* PrecisionTest::dir_ = nullptr;
-std::string* PrecisionTest::data_ = nullptr;
 
 double max_relative_gap(const std::vector<double>& a, const std::vector<double>& b) {
   double worst = 0;

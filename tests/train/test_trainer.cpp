@@ -17,16 +17,8 @@ using namespace prealign;
 
 namespace {
 
-class TrainerTest : public ::testing::Test {
+class TrainerTest : public prealign::testing::ScoredDatasetSuite {
  protected:
-  static void SetUpTestSuite() {
-    dir_ = new std::string(prealign::testing::temp_dir());
-    data_ = new std::string(prealign::testing::make_scored_dataset(*dir_));
-  }
-  static void TearDownTestSuite() {
-    delete dir_;
-    delete data_;
-  }
   static TrainOptions options(const std::string& out, const std::string& objective) {
     TrainOptions o;
     o.data = *data_;
@@ -42,11 +34,7 @@ class TrainerTest : public ::testing::Test {
     o.objective.name = objective;
     return o;
   }
-  static std::string* dir_;
-  static std::string* data_;
 };
-std::string* TrainerTest::dir_ = nullptr;
-std::string* TrainerTest::data_ = nullptr;
 
 TEST_F(TrainerTest, TwentyPlusResumeTwentyEqualsFortyStraight) {
   for (const char* objective : {"mle", "conditional"}) {
