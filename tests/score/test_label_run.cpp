@@ -7,6 +7,7 @@
 
 #include "core/error.hpp"
 #include "core/lines.hpp"
+#include "core/rng.hpp"
 #include "score/label_run.hpp"
 #include "score/labeling.hpp"
 #include "score_helpers.hpp"
@@ -75,9 +76,25 @@ TEST(LabelRun, CountsAndOutputMatchTheLabelerAppliedByHand) {
   std::vector<float> sorted = pep8_all;
   const double p90 = quantile(sorted, 0.9);
   EXPECT_DOUBLE_EQ(r.labeling["rules"][1]["resolved_threshold"].get<double>(), p90);
-  LabelingConfig resolved = two_rules(0.1);
-  resolved.rules[1].threshold = ThresholdSpec{false, p90};
-  Labeler ref(resolved, {"pep8", "pii"}, "ref");
+  // The rules written out here rather than through Labeler: bad when any rule's
+  // score is over its threshold (pii > 0, pep8 > p90); a bad segment carries the
+  // bad tags of the rules that fired, a good one every rule's good tag; a dropped
+  // segment (the seeded hash of its key under 0.1) carries none.
+  struct HandLabel {
+    bool bad = false, dropped = false;
+    std::vector<std::string> tags;
+  };
+  const auto by_hand = [&](float pep8, float pii, uint64_t key) {
+    HandLabel l;
+    const bool pii_bad = pii > 0.0f, pep8_bad = double(pep8) > p90;
+    l.bad = pii_bad || pep8_bad;
+    l.dropped = hash_unit(3, key) < 0.1;
+    if (l.dropped) return l;
+    if (!l.bad) l.tags = {"<|good|>", "<|tidy|>"};
+    if (pii_bad) l.tags.push_back("<|bad|>");
+    if (pep8_bad) l.tags.push_back("<|messy|>");
+    return l;
+  };
 
   std::map<std::string, uint64_t> tags;
   uint64_t key = 0, bad = 0, dropped = 0, fiction = 0;
@@ -89,8 +106,7 @@ TEST(LabelRun, CountsAndOutputMatchTheLabelerAppliedByHand) {
     fiction += c.genre[d] == "fiction";
     EXPECT_EQ(rec["context_tags"], c.genre[d] == "fiction" ? json::array({"<fiction>"}) : json::array());
     for (size_t s = 0; s < c.pii[d].size(); ++s, ++key) {
-      float scores[2] = {c.pep8[d][s], c.pii[d][s]};
-      SegmentLabel l = ref.label(scores, key);
+      const HandLabel l = by_hand(c.pep8[d][s], c.pii[d][s], key);
       bad += l.bad;
       dropped += l.dropped;
       for (const auto& t : l.tags) ++tags[t];
