@@ -4,7 +4,11 @@
 // segment with the scorer's labels, the red-team search keeps its best prompts.
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <cctype>
+
 #include <cmath>
+#include <map>
 
 #include "core/files.hpp"
 #include "core/lines.hpp"
@@ -115,6 +119,35 @@ TEST_F(EvalModels, MisalignmentEqualsAnIndependentScoreRunOverTheSamples) {
     scores.push_back(n > 0 ? v / n : 0);
   });
   ASSERT_EQ(scores.size(), 30u);
+  // And by hand, without the scorer: per_char lexicon scores weighted by each
+  // line's characters add up to (whole-word matches of "alpha") / (characters of
+  // the sample). Samples with a word mixing letters and digits are left to the
+  // check above (the lexicon undoes leetspeak, which this count does not).
+  size_t by_hand = 0;
+  for (size_t i = 0; i < texts.size(); ++i) {
+    std::vector<std::string> words;
+    std::string word;
+    for (char c : texts[i] + " ") {
+      if (std::isalnum(static_cast<unsigned char>(c))) {
+        word += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+      } else if (!word.empty()) {
+        words.push_back(word);
+        word.clear();
+      }
+    }
+    bool plain = true;
+    size_t matches = 0;
+    for (const auto& w : words) {
+      const bool letters = std::any_of(w.begin(), w.end(), ::isalpha), digits = std::any_of(w.begin(), w.end(), ::isdigit);
+      plain &= !(letters && digits);
+      matches += w == "alpha";
+    }
+    if (!plain) continue;
+    ++by_hand;
+    // Scores are kept as 32-bit floats per segment: agreement to float precision.
+    EXPECT_NEAR(reported[i], double(matches) / double(utf8_length(texts[i])), 1e-7) << texts[i];
+  }
+  EXPECT_GE(by_hand, 15u) << "too few samples could be counted by hand";
   double over = 0;
   for (size_t i = 0; i < 30; ++i) {
     EXPECT_NEAR(reported[i], scores[i], 1e-9) << i;
@@ -245,9 +278,49 @@ TEST_F(EvalModels, RedteamSearchReportsRoundsAndItsBestPromptsInOrder) {
   for (size_t i = 1; i < best.size(); ++i)
     EXPECT_GE(best[i - 1]["mean_score"].get<double>(), best[i]["mean_score"].get<double>());
   EXPECT_DOUBLE_EQ(search["best_score"].get<double>(), best[0]["mean_score"].get<double>());
-  EXPECT_GE(search["best_score"].get<double>(), search["random_fragment_baseline"].get<double>());
-  // Round-1 prompts are grown from round-0 survivors: longer than a single fragment on average.
-  EXPECT_GE(search["rounds"][1]["best_score"].get<double>(), search["rounds"][0]["best_score"].get<double>());
+
+  // The round figures recomputed from the files each round scored: every
+  // continuation's char-weighted score, `continuations` per candidate in order,
+  // a candidate's mean, the round's mean over candidates, the best so far.
+  std::vector<double> all_means;
+  for (int round = 0; round < 2; ++round) {
+    // By id, as the texts file lists them: an empty continuation is no document
+    // in the scored file and counts as a clean 0.
+    const std::string prefix = o.out + ".round" + std::to_string(round);
+    std::map<std::string, double> by_id;
+    read_corpus({prefix + ".scored.jsonl"}, CorpusReadOptions{}, [&](Document&& d) {
+      double v = 0, n = 0;
+      for (const auto& seg : d.segments) {
+        const double c = double(utf8_length(std::string_view(d.text).substr(seg.begin, seg.end - seg.begin)));
+        v += seg.scores[0] * c;
+        n += c;
+      }
+      by_id[d.id] = n > 0 ? v / n : 0;
+    });
+    std::vector<double> text_scores;
+    for_each_record(prefix + ".texts.jsonl", [&](const json& j) {
+      const std::string id = j["id"];
+      if (by_id.count(id)) {
+        text_scores.push_back(by_id[id]);
+      } else {
+        EXPECT_EQ(j["text"], "") << id << " is neither scored nor empty";
+        text_scores.push_back(0);
+      }
+    });
+    ASSERT_EQ(text_scores.size(), size_t(o.population * o.continuations)) << "round " << round;
+    std::vector<double> means;
+    for (int c = 0; c < o.population; ++c)
+      means.push_back((text_scores[size_t(2 * c)] + text_scores[size_t(2 * c + 1)]) / 2);
+    all_means.insert(all_means.end(), means.begin(), means.end());
+    const auto& r = search["rounds"][size_t(round)];
+    EXPECT_NEAR(r["mean_score"].get<double>(), mean_of(means), 1e-12) << "round " << round;
+    EXPECT_NEAR(r["best_score"].get<double>(), *std::max_element(all_means.begin(), all_means.end()), 1e-12);
+    if (round == 0) {
+      EXPECT_NEAR(search["random_fragment_baseline"].get<double>(), mean_of(means), 1e-12);
+    }
+  }
+  std::sort(all_means.rbegin(), all_means.rend());
+  for (size_t i = 0; i < best.size(); ++i) EXPECT_NEAR(best[i]["mean_score"].get<double>(), all_means[i], 1e-12) << i;
 }
 
 // A sample the scorer fails on is marked unscored and left out, never counted

@@ -3,6 +3,7 @@
 // real tokenizer (typed tags stay text; every sample passes the grammar).
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 
 #include "core/files.hpp"
@@ -175,17 +176,45 @@ TEST_F(ModeSampling, ProbeLabelsFollowTheGrammar) {
   }
 }
 
+// The held-out accuracy and majority baseline the probe report states (and the
+// README quotes from experiments/modes.sh) recomputed here another way: each
+// held-out document teacher-forced through read_probe one at a time, the argmax
+// compared with the grammar's state, counted by hand. The figure itself (0.80 on
+// a trained model) is checked by the long experiment (experiments/check_report.py).
 TEST_F(ModeSampling, ProbesTrainOnEveryLayerAndRoundTrip) {
   ModeModel m = model();
   std::vector<std::string> texts;
   WorldOptions wo;
-  for (uint64_t i = 0; i < 16; ++i) texts.push_back(world_document(wo, 1000 + i).text);
+  for (uint64_t i = 0; texts.size() < 16; ++i) {  // documents that fit the context with a token to spare
+    std::string t = world_document(wo, 1000 + i).text;
+    if (label_tokens(t, m.tokenizer, m.grammar, 3, 1 << 20).ids.size() < 250) texts.push_back(std::move(t));
+  }
   ProbeSet p = train_probes(m.checkpoint.model, m.tokenizer, m.grammar, texts, 0.25, 3, 50);
   ASSERT_EQ(p.mode.size(), 1u);  // one layer in the test model
   ASSERT_EQ(p.report["layers"].size(), 1u);
-  const double acc = p.report["layers"][0]["mode_heldout_accuracy"].get<double>();
-  EXPECT_GE(acc, 0.0);
-  EXPECT_LE(acc, 1.0);
+  ASSERT_EQ(p.report["heldout_documents"].get<size_t>(), 4u);
+
+  size_t positions = 0, correct = 0;
+  std::vector<size_t> per_class(p.states.size(), 0);
+  for (size_t d = 12; d < 16; ++d) {
+    const LabelledTokens lt = label_tokens(texts[d], m.tokenizer, m.grammar, 3, 256);
+    std::vector<int> generated(lt.ids.begin() + 1, lt.ids.end());
+    generated.push_back(Tokenizer::kEos);  // a reading at the last position too
+    const ProbeReading r = read_probe(m.checkpoint.model, p, {lt.ids[0]}, generated);
+    ASSERT_EQ(r.mode.size(), lt.state.size());
+    for (size_t t = 0; t < lt.state.size(); ++t) {
+      const auto& probs = r.mode[t];
+      const size_t argmax = size_t(std::max_element(probs.begin(), probs.end()) - probs.begin());
+      correct += argmax == size_t(lt.state[t]);
+      ++per_class[size_t(lt.state[t])];
+      ++positions;
+    }
+  }
+  EXPECT_EQ(p.report["heldout_positions"].get<size_t>(), positions);
+  EXPECT_NEAR(p.report["layers"][0]["mode_heldout_accuracy"].get<double>(), double(correct) / double(positions), 1e-9);
+  EXPECT_NEAR(p.report["mode_majority_baseline_heldout"].get<double>(),
+              double(*std::max_element(per_class.begin(), per_class.end())) / double(positions), 1e-9);
+
   const std::string path = testing::temp_dir() + "/probe.json";
   write_json_file(path, p.to_json());
   ProbeSet q = ProbeSet::load(path);
@@ -292,28 +321,51 @@ TEST_F(ModeSampling, LiveProbeMonitorMatchesTheAfterTheFactReading) {
   GenerateOptions o;
   o.max_new_tokens = 12;
   const std::vector<std::string> prompts = {"hello there", "tell me a story about the well", "why"};
-  const ProbeAlarm alarm{"human", 0.3f};
-  const std::vector<Generation> out = gen.generate_batch(prompts, o, {1, 2, 3}, nullptr, probe_monitor(p, alarm));
-  size_t compared = 0, flagged = 0, expected_flags = 0;
-  for (size_t i = 0; i < out.size(); ++i) {
-    std::vector<int> ids;
-    for (const TokenRecord& r : out[i].tokens) ids.push_back(r.id);
-    const ProbeReading after = read_probe(m.checkpoint.model, p, gen.context_for(prompts[i]), ids);
-    ASSERT_EQ(after.mode.size(), out[i].tokens.size());
-    for (size_t k = 0; k < ids.size(); ++k, ++compared) {
-      const TokenRecord& r = out[i].tokens[k];
-      ASSERT_EQ(r.monitor.size(), p.states.size() + 1);
-      for (size_t c = 0; c < p.states.size(); ++c) {
-        EXPECT_EQ(r.monitor[c].first, "probe_" + p.states[c]);
-        EXPECT_NEAR(r.monitor[c].second, after.mode[k][c], 1e-4) << "sample " << i << " token " << k;
-        if (p.states[c] == "human" && after.mode[k][c] > 0.3f && r.state != "human") ++expected_flags;
+  // One pass at `threshold`: every live reading against read_probe, and the flags
+  // against those the after-the-fact readings call for.
+  struct Pass {
+    size_t compared = 0, flagged = 0, expected_flags = 0;
+    std::vector<float> human_outside_human;  // p(human) where the policy is in another state
+  };
+  const auto run = [&](float threshold) {
+    Pass pass;
+    const ProbeAlarm alarm{"human", threshold};
+    const std::vector<Generation> out = gen.generate_batch(prompts, o, {1, 2, 3}, nullptr, probe_monitor(p, alarm));
+    for (size_t i = 0; i < out.size(); ++i) {
+      std::vector<int> ids;
+      for (const TokenRecord& r : out[i].tokens) ids.push_back(r.id);
+      const ProbeReading after = read_probe(m.checkpoint.model, p, gen.context_for(prompts[i]), ids);
+      EXPECT_EQ(after.mode.size(), out[i].tokens.size());
+      for (size_t k = 0; k < ids.size() && k < after.mode.size(); ++k, ++pass.compared) {
+        const TokenRecord& r = out[i].tokens[k];
+        EXPECT_EQ(r.monitor.size(), p.states.size() + 1);
+        for (size_t c = 0; c < p.states.size() && c < r.monitor.size(); ++c) {
+          EXPECT_EQ(r.monitor[c].first, "probe_" + p.states[c]);
+          EXPECT_NEAR(r.monitor[c].second, after.mode[k][c], 1e-4) << "sample " << i << " token " << k;
+          if (p.states[c] == "human" && r.state != "human") {
+            pass.human_outside_human.push_back(after.mode[k][c]);
+            if (after.mode[k][c] > threshold) ++pass.expected_flags;
+          }
+        }
+        EXPECT_NEAR(r.monitor.back().second, after.transition[k], 1e-4);
+        pass.flagged += std::count(r.flags.begin(), r.flags.end(), "probe:human");
       }
-      EXPECT_NEAR(r.monitor.back().second, after.transition[k], 1e-4);
-      flagged += std::count(r.flags.begin(), r.flags.end(), "probe:human");
     }
-  }
-  EXPECT_GT(compared, 12u);
-  EXPECT_EQ(flagged, expected_flags);
+    return pass;
+  };
+  const Pass first = run(0.3f);
+  EXPECT_GT(first.compared, 12u);
+  EXPECT_EQ(first.flagged, first.expected_flags);
+  // Again at the median reading, so that some tokens must flag and some must not:
+  // a monitor that never (or always) flagged cannot pass this one.
+  std::vector<float> v = first.human_outside_human;
+  ASSERT_GT(v.size(), 4u);
+  std::sort(v.begin(), v.end());
+  const float median = v[v.size() / 2 - 1];
+  const Pass second = run(median);
+  EXPECT_GT(second.expected_flags, 0u);
+  EXPECT_LT(second.expected_flags, second.human_outside_human.size());
+  EXPECT_EQ(second.flagged, second.expected_flags);
   EXPECT_THROW(ProbeAlarm::parse("martian:0.5", p), Error);
   EXPECT_THROW(ProbeAlarm::parse("human:lots", p), Error);
   EXPECT_EQ(ProbeAlarm::parse("human:0.25", p).threshold, 0.25f);
