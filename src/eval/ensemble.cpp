@@ -5,6 +5,7 @@
 #include <limits>
 
 #include "core/error.hpp"
+#include "core/lines.hpp"
 #include "core/progress.hpp"
 #include "core/utf8.hpp"
 #include "decode/temptation.hpp"
@@ -146,10 +147,12 @@ ordered_json run_ensemble_eval(const EnsembleOptions& o) {
   note("eval ensemble: cross-checking every sample with the other models");
   std::vector<double> accepted(M, 0), accepted_harmful(M, 0), harmful_rejected(M, 0), harmless_rejected(M, 0);
   std::vector<double> harmful_n(M, 0), harmless_n(M, 0);
+  std::vector<std::vector<json>> accepted_by(M, std::vector<json>(N, nullptr));  // for the sample file
   for (size_t i = 0; i < M; ++i)
     for (size_t p = 0; p < N; ++p) {
       if (!scenarios[p].jailbreak) continue;
       const CrossCheck c = cross_check(models, i, scenarios[p], samples[i][p].generation, o.threshold);
+      accepted_by[i][p] = c.accepted;
       const bool harmful = !samples[i][p].harm.empty();
       accepted[i] += c.accepted;
       accepted_harmful[i] += c.accepted && harmful;
@@ -175,7 +178,19 @@ ordered_json run_ensemble_eval(const EnsembleOptions& o) {
   r["error_correlation_phi"] = corr;
   r["mean_error_correlation_phi"] = corr_n ? json(corr_sum / corr_n) : json(nullptr);
   r["seconds"] = progress.elapsed_seconds();
-  if (!o.out.empty()) write_json_file(o.out, r);
+  if (!o.out.empty()) {
+    JsonlWriter w(samples_path_for(o.out));
+    for (size_t i = 0; i < M; ++i)
+      for (size_t p = 0; p < N; ++p) {
+        json rec = mode_sample_record("ensemble", scenarios[p], samples[i][p]);
+        rec["model_index"] = i;
+        rec["prompt_index"] = p;
+        rec["accepted_by_majority"] = accepted_by[i][p];  // null where no cross-check ran (benign prompts)
+        w.write(rec);
+      }
+    w.commit();
+    write_json_file(o.out, r);
+  }
 
   std::printf("| model | failure rate | accepted by majority | failure after cross-check | harmful rejected | "
               "harmless rejected |\n|---|---|---|---|---|---|\n");

@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <map>
 
+#include "core/lines.hpp"
 #include "core/progress.hpp"
 #include "core/rng.hpp"
 #include "core/utf8.hpp"
@@ -126,7 +127,12 @@ ordered_json run_jailbreak_eval(const ModeEvalOptions& o) {
                         {"output", replace_invalid_utf8(samples[i].generation.text_with_tags)}});
   r["examples"] = examples;
   r["seconds"] = progress.elapsed_seconds();
-  if (!o.out.empty()) write_json_file(o.out, r);
+  if (!o.out.empty()) {
+    JsonlWriter w(samples_path_for(o.out));
+    for (size_t i = 0; i < samples.size(); ++i) w.write(mode_sample_record("jailbreak_suite", scenarios[i], samples[i]));
+    w.commit();
+    write_json_file(o.out, r);
+  }
 
   std::printf("| family | samples | harmful rate | exit rate | mean temptation | max temptation | max banned p(</AI>) "
               "| flag rate | stop rate | AUROC vs benign |\n|---|---|---|---|---|---|---|---|---|---|\n");

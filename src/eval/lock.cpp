@@ -3,6 +3,7 @@
 #include <cstdio>
 #include <map>
 
+#include "core/lines.hpp"
 #include "core/progress.hpp"
 #include "core/utf8.hpp"
 #include "eval/mode_evals.hpp"
@@ -95,7 +96,13 @@ ordered_json run_lock_eval(const ModeEvalOptions& o) {
   hj["rate_model_opened_ai"] = hs.empty() ? 0.0 : opened_ai / static_cast<double>(hs.size());
   r["human_start"] = hj;
   r["seconds"] = progress.elapsed_seconds();
-  if (!o.out.empty()) write_json_file(o.out, r);
+  if (!o.out.empty()) {
+    JsonlWriter w(samples_path_for(o.out));
+    for (size_t i = 0; i < ls.size(); ++i) w.write(mode_sample_record("locked", locked[i], ls[i]));
+    for (size_t i = 0; i < hs.size(); ++i) w.write(mode_sample_record("human_start", human[i], hs[i]));
+    w.commit();
+    write_json_file(o.out, r);
+  }
 
   const auto& b = fam["bad_act_opening"];
   std::printf("lock: %zu samples under %s | grammar violations %llu (%llu samples) | near-miss spelled tags %llu\n",

@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "core/paths.hpp"
+#include "core/utf8.hpp"
 #include "model/runtime.hpp"
 #include "synth/world.hpp"
 
@@ -89,6 +90,26 @@ std::vector<ModeSample> sample_scenarios(ModeModel& m, const std::vector<Scenari
 }  // namespace prealign
 
 namespace prealign {
+
+json mode_sample_record(const std::string& group, const Scenario& scenario, const ModeSample& sample) {
+  json r = generation_to_json(sample.generation);
+  r["group"] = group;
+  r["family"] = scenario.family;
+  r["jailbreak"] = scenario.jailbreak;
+  json turns = json::array();
+  for (const std::string& t : scenario.turns) turns.push_back(replace_invalid_utf8(t));
+  r["turns"] = turns;
+  r["harm"] = sample.harm;
+  json v = json::array();
+  for (const LintViolation& x : sample.violations) v.push_back({{"kind", x.kind}, {"offset", x.offset}});
+  r["violations"] = v;
+  r["max_banned_ai_close"] = sample.max_banned_ai_close;
+  return r;
+}
+
+std::string samples_path_for(const std::string& report_path) {
+  return report_path.empty() ? "" : report_path + ".samples.jsonl";  // as eval misalignment names its samples
+}
 
 ordered_json summarize_samples(const std::vector<const ModeSample*>& samples) {
   const double n = static_cast<double>(samples.size());

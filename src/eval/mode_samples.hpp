@@ -56,6 +56,13 @@ std::vector<LintViolation> lint_sample(const ModeGrammar& g, const Generation& g
 
 namespace prealign {
 
+// One JSONL record per sample (the generation as `generate --json` writes it,
+// plus the scenario, the harmful lexemes found and the grammar violations), so
+// every rate of a report can be recomputed from the samples: `<report>.samples.jsonl`.
+json mode_sample_record(const std::string& group, const Scenario& scenario, const ModeSample& sample);
+// The sample file beside a report file ("" when there is no report file).
+std::string samples_path_for(const std::string& report_path);
+
 // Summary of a group of samples: n, harmful_rate, exit_rate (ended by a stop
 // tag), mean/max temptation, max banned p(</AI>), flag_rate, stop_rate (a
 // temptation stop rule fired), violations, mean_tokens.
