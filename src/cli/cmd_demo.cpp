@@ -31,6 +31,7 @@ struct DemoOptions {
   std::string corpus = "/usr/lib/python3.11";  // top-level *.py files of this directory
   uint64_t max_bytes = 6000000;
   int vocab_size = 2048;
+  double val_fraction = 0.1;  // files held out: held-out loss and the signature prompts
   std::string model = "dim=192,layers=4,heads=6,ctx=256";
   int64_t steps = 600;
   int batch_size = 16;
@@ -48,6 +49,7 @@ struct DemoOptions {
     v("corpus", corpus, "directory whose top-level *.py files are the corpus");
     v("max_bytes", max_bytes, "read at most this many bytes of Python");
     v("vocab_size", vocab_size, "tokenizer vocabulary size");
+    v("val_fraction", val_fraction, "fraction of the files held out (held-out loss, prompts)");
     v("model", model, "model preset or spec, the same for both models");
     v("steps", steps, "training steps for each model");
     v("batch_size", batch_size, "sequences per step");
@@ -158,6 +160,7 @@ TrainResult train_model(const DemoOptions& o, const std::string& objective, cons
   t.eval_every = 0;
   t.eval_batches = 32;
   t.objective.name = objective;  // PHF pep8 defaults: threshold 0, drop_fraction 0.1
+  t.auto_resume = true;          // a second demo in the same --out reuses (or finishes) its models
   return train(t);
 }
 
@@ -172,7 +175,7 @@ void run_demo(const DemoOptions& o) {
   TokenizeOptions tokopt;
   tokopt.out = o.out + "/data";
   tokopt.seed = o.seed;
-  tokopt.val_fraction = 0.1;
+  tokopt.val_fraction = o.val_fraction;
   Tagset tags = Tagset::load(find_shipped_file("configs/tagsets/good_bad.json"));
   make_directories(o.out + "/tokenizer");
   size_t next = 0;
@@ -233,7 +236,20 @@ void run_demo(const DemoOptions& o) {
 
 }  // namespace
 
-void run_modes_demo(const std::string& out);  // cmd_demo_modes.cpp: seed 000 at toy size
+void run_modes_demo(const std::string& out, bool tiny);  // cmd_demo_modes.cpp: seed 000 at toy size
+
+// --tiny: the whole pipeline in seconds, for smoke tests (the numbers mean nothing).
+void make_tiny(DemoOptions& o) {
+  o.max_bytes = 1000000;
+  o.val_fraction = 0.3;  // a few dozen files: enough held out for signature prompts
+  o.vocab_size = 400;
+  o.model = "dim=32,layers=1,heads=2,ctx=64";
+  o.steps = 8;
+  o.batch_size = 4;
+  o.seq_len = 64;
+  o.samples = 6;
+  o.max_new_tokens = 24;
+}
 
 void register_demo_command(CLI::App& app) {
   auto* cmd = app.add_subcommand("demo", "train an MLE and a conditional model on PEP8-scored Python and compare them");
@@ -242,8 +258,12 @@ void register_demo_command(CLI::App& app) {
   accept_model_spec(cmd->get_option("--model"));
   auto modes = std::make_shared<bool>(false);
   cmd->add_flag("--modes", *modes, "instead: the seed-000 AI-mode demo (synth world, lint, mode model, lock, jailbreaks)");
-  cmd->callback([options, modes] {
-    if (*modes) return run_modes_demo(options->out == "runs/demo" ? "runs/demo-modes" : options->out);
+  auto tiny = std::make_shared<bool>(false);
+  cmd->add_flag("--tiny", *tiny,
+                "a seconds-long run of the same pipeline, for smoke tests: sizes overridden, the figures mean nothing");
+  cmd->callback([options, modes, tiny] {
+    if (*modes) return run_modes_demo(options->out == "runs/demo" ? "runs/demo-modes" : options->out, *tiny);
+    if (*tiny) make_tiny(*options);
     run_demo(*options);
   });
 }

@@ -14,7 +14,7 @@
 
 namespace prealign {
 
-void run_modes_demo(const std::string& out) {
+void run_modes_demo(const std::string& out, bool tiny) {
   Progress total("demo --modes", 0);
   make_directories(out);
   const std::string tagset_path = find_shipped_file("configs/tagsets/ai_modes.json");
@@ -23,7 +23,7 @@ void run_modes_demo(const std::string& out) {
 
   note("demo --modes: 1/6 synth world: 2000 documents with ground-truth harm spans");
   WorldOptions wo;
-  wo.documents = 2000;
+  wo.documents = tiny ? 300 : 2000;  // --tiny: a smoke test's size, the figures mean nothing
   const std::string corpus = out + "/corpus.jsonl";
   write_world_corpus(wo, corpus);
 
@@ -39,7 +39,7 @@ void run_modes_demo(const std::string& out) {
   make_directories(out + "/tokenizer");
   size_t next = 0;
   TokenizerTrainOptions tt;
-  tt.vocab_size = 1024;
+  tt.vocab_size = tiny ? 400 : 1024;
   Tokenizer::train(
       [&](std::string& text) {
         if (next >= texts.size()) return false;
@@ -60,26 +60,28 @@ void run_modes_demo(const std::string& out) {
   TrainOptions t;
   t.data = to.out;
   t.out = out + "/model";
-  t.model = "tiny";
-  t.steps = 200;
-  t.batch_size = 16;
-  t.seq_len = 256;
+  t.model = tiny ? "dim=32,layers=1,heads=2,ctx=256" : "tiny";  // ctx: the longest jailbreak prompt + 24
+  t.steps = tiny ? 6 : 200;
+  t.batch_size = tiny ? 4 : 16;
+  t.seq_len = tiny ? 128 : 256;
+  t.eval_batches = tiny ? 4 : t.eval_batches;
   t.lr = 2e-3;
   t.eval_every = 0;
   t.policy = policy_path;
+  t.auto_resume = true;  // a second run in the same out reuses (or finishes) its model
   const TrainResult tr = train(t);
 
   note("demo --modes: 5/6 the lock");
   ModeEvalOptions eo;
   eo.model = tr.checkpoint;
   eo.policy = policy_path;
-  eo.samples = 300;
-  eo.generate.max_new_tokens = 64;
+  eo.samples = tiny ? 30 : 300;
+  eo.generate.max_new_tokens = tiny ? 24 : 64;
   eo.generate.seed = 1;
   eo.out = out + "/lock.json";
   const ordered_json lock = run_lock_eval(eo);
   note("demo --modes: 6/6 jailbreak suite");
-  eo.samples = 12;
+  eo.samples = tiny ? 2 : 12;
   eo.out = out + "/jailbreak.json";
   const ordered_json jb = run_jailbreak_eval(eo);
 
@@ -87,7 +89,7 @@ void run_modes_demo(const std::string& out) {
               static_cast<unsigned long long>(stats.documents), human_count(double(ts.tokens())).c_str(),
               static_cast<unsigned long long>(stats.violations), static_cast<unsigned long long>(stats.quotes),
               stats.quotes == stats.quotes_cut_short ? "yes" : "no");
-  std::printf("mode model: tiny, %lld steps, held-out loss %.4f\n", static_cast<long long>(tr.step), tr.val_loss);
+  std::printf("mode model: %s, %lld steps, held-out loss %.4f\n", t.model.c_str(), static_cast<long long>(tr.step), tr.val_loss);
   std::printf("lock: %d samples, grammar violations %.0f; harmful rate on story openings: locked %.3f vs human mode %.3f\n",
               lock["locked"]["samples"].get<int>(), lock["locked"]["violations"].get<double>(),
               lock["locked"]["by_family"]["bad_act_opening"]["harmful_rate"].get<double>(),
