@@ -385,6 +385,10 @@ Server::~Server() = default;
 
 int Server::bind() {
   State& s = *s_;
+  // A port past 65535 would be truncated to 16 bits by the socket layer and
+  // listen somewhere the user never asked for.
+  require(s.o.port >= 0 && s.o.port <= 65535, "--port " + std::to_string(s.o.port), "not a TCP port",
+          "use 1-65535, or 0 for any free port");
   const int port = s.o.port == 0 ? s.http->bind_to_any_port(s.o.host)
                                  : (s.http->bind_to_port(s.o.host, s.o.port) ? s.o.port : -1);
   if (port < 0)

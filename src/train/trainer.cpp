@@ -284,6 +284,10 @@ void setup(Run& r, TrainOptions options, const std::set<std::string>& given) {
   std::unique_ptr<LoadedCheckpoint> ckpt;
   const std::string ckpt_dir = options.out + "/checkpoint";
   if (options.auto_resume && is_directory(ckpt_dir)) options.resume = true;
+  // A fresh run never writes over a trained model: its checkpoint and its log are the user's.
+  require(options.resume || !is_directory(ckpt_dir), options.out,
+          "holds a run already (" + ckpt_dir + ")",
+          "continue it with --resume (or --auto-resume), or give another --out");
   // As asked: --resume with --init-from is a conflict; a resumed run's own saved init_from is not.
   require(!(options.resume && !options.init_from.empty()), "--resume/--init-from", "give one or the other");
   if (!options.resume) validate(options);
