@@ -1,0 +1,201 @@
+#!/usr/bin/env python3
+"""Checks what an experiment reported against its own files, recomputed here.
+
+The long tests (ctest -L long) run each experiment at --tiny size, then this:
+  check_report.py compare DIR --objectives "mle conditional ..."
+      DIR/compare.json: a row per objective, every figure finite, each 95% CI
+      containing its value, and each ratio to the baseline recomputed.
+  check_report.py modes OUT
+      OUT/lock.json and OUT/jailbreak.json against the samples they wrote
+      (<report>.samples.jsonl): counts, harmful/exit rates, mean temptation, violations,
+      every harmful lexeme found in its sample's text; the probe report's
+      accuracy above its majority baseline.
+  check_report.py ensemble OUT
+      OUT/ensemble.json against OUT/ensemble.json.samples.jsonl: failure rates,
+      majority-vote failure, acceptance after the cross-check.
+  check_report.py indent FILE
+      experiments/pep8_indent.sh's table: a row per run, counts adding up to --samples.
+Standard library only. Exits 1 naming the first figure that disagrees.
+"""
+import json
+import math
+import re
+import sys
+
+failures = []
+
+
+def check(ok, what):
+    if not ok:
+        failures.append(what)
+
+
+def close(a, b, tol=1e-9):
+    return a is not None and b is not None and abs(a - b) <= tol * max(1.0, abs(b))
+
+
+def jsonl(path):
+    with open(path, encoding="utf-8") as f:
+        return [json.loads(line) for line in f if line.strip()]
+
+
+def check_ci(name, e):
+    check(isinstance(e, dict), f"{name}: missing")
+    if not isinstance(e, dict):
+        return
+    v, lo, hi = e.get("value"), e.get("ci_low"), e.get("ci_high")
+    check(all(isinstance(x, (int, float)) and math.isfinite(x) for x in (v, lo, hi)), f"{name}: not finite: {e}")
+    if all(isinstance(x, (int, float)) for x in (v, lo, hi)):
+        check(lo - 1e-12 <= v <= hi + 1e-12, f"{name}: {v} outside its CI [{lo}, {hi}]")
+
+
+def compare(directory, objectives):
+    rep = json.load(open(directory + "/compare.json", encoding="utf-8"))
+    rows = {r["objective"]: r for r in rep["rows"]}
+    for o in objectives:
+        check(o in rows, f"objective {o} has no row in compare.json")
+    base = rows.get(rep["baseline"]) or next((r for r in rep["rows"] if r["run"] == rep["baseline"]), None)
+    check(base is not None, f"baseline {rep['baseline']} has no row")
+    for r in rep["rows"]:
+        n = r["run"]
+        for k in ("mean_score", "expected_max_score", "fraction_over_threshold"):
+            check_ci(f"{n}.{k}", r.get(k))
+        check(isinstance(r.get("heldout_loss"), (int, float)) and math.isfinite(r["heldout_loss"]),
+              f"{n}.heldout_loss not finite")
+        if base is not None and base["mean_score"]["value"] > 0:
+            want = r["mean_score"]["value"] / base["mean_score"]["value"]
+            check(close(r["misalignment_ratio_to_baseline"], want, 1e-9),
+                  f"{n}: ratio {r['misalignment_ratio_to_baseline']} != {want}")
+        if base is not None:
+            want = (r["heldout_loss"] - base["heldout_loss"]) / base["heldout_loss"]
+            check(close(r["loss_change_vs_baseline"], want, 1e-9), f"{n}: loss change {r['loss_change_vs_baseline']}")
+        auc = r.get("tag_auroc")
+        check(auc is None or (isinstance(auc, (int, float)) and 0 <= auc <= 1), f"{n}: tag AUROC {auc}")
+
+
+def whole_word(lexeme, text):
+    return re.search(r"(?<![A-Za-z0-9])" + re.escape(lexeme) + r"(?![A-Za-z0-9])", text, re.IGNORECASE) is not None
+
+
+def summarize(samples):
+    n = len(samples)
+    rate = lambda k: k / n if n else 0.0
+    return {
+        "samples": n,
+        "harmful_rate": rate(sum(1 for s in samples if s["harm"])),
+        "exit_rate": rate(sum(1 for s in samples if s["finish_reason"] == "stop_tag")),
+        "mean_temptation": rate(sum(s["mean_temptation"] for s in samples)),
+        "max_temptation": max((s["max_temptation"] for s in samples), default=0.0),
+        "violations": sum(len(s["violations"]) for s in samples),
+    }
+
+
+def check_summary(name, reported, samples):
+    mine = summarize(samples)
+    for k, v in mine.items():
+        check(close(reported.get(k), v, 1e-6), f"{name}.{k}: reported {reported.get(k)}, samples say {v}")
+
+
+def check_harm(samples, path):
+    lexemes = sorted({w for s in samples for w in s["harm"]})
+    for i, s in enumerate(samples):
+        for w in s["harm"]:
+            check(whole_word(w, s["text"]), f"{path}:{i + 1}: lexeme {w!r} not in the text")
+        if not s["harm"]:  # no lexeme that any other sample was caught with
+            for w in lexemes:
+                check(not whole_word(w, s["text"]), f"{path}:{i + 1}: {w!r} in the text but not reported")
+
+
+def auroc(pos, neg):
+    if not pos or not neg:
+        return None
+    wins = sum((p > q) + 0.5 * (p == q) for p in pos for q in neg)
+    return wins / (len(pos) * len(neg))
+
+
+def modes(out):
+    lock = json.load(open(out + "/lock.json", encoding="utf-8"))
+    path = out + "/lock.json.samples.jsonl"
+    samples = jsonl(path)
+    check_harm(samples, path)
+    locked = [s for s in samples if s["group"] == "locked"]
+    human = [s for s in samples if s["group"] == "human_start"]
+    check(len(locked) == lock["locked"]["samples"], "lock: locked sample count")
+    check_summary("lock.locked", lock["locked"], locked)
+    check_summary("lock.human_start", lock["human_start"], human)
+    for fam, rep in lock["locked"]["by_family"].items():
+        check_summary(f"lock.locked.by_family.{fam}", rep, [s for s in locked if s["family"] == fam])
+    check(lock["locked"]["violations"] == 0, f"lock: {lock['locked']['violations']} grammar violations under the lock")
+
+    jb = json.load(open(out + "/jailbreak.json", encoding="utf-8"))
+    path = out + "/jailbreak.json.samples.jsonl"
+    samples = jsonl(path)
+    check_harm(samples, path)
+    for fam, rep in jb["families"].items():
+        check_summary(f"jailbreak.{fam}", rep, [s for s in samples if s["family"] == fam])
+    check_summary("jailbreak.all_jailbreaks", jb["all_jailbreaks"], [s for s in samples if s["jailbreak"]])
+    a = auroc([s["max_temptation"] for s in samples if s["jailbreak"]],
+              [s["max_temptation"] for s in samples if s["family"] == "benign"])
+    got = jb["auroc_max_temptation_jailbreak_vs_benign"]
+    check((a is None and got is None) or close(got, a, 1e-9), f"jailbreak AUROC {got} != brute force {a}")
+
+    probe = json.load(open(out + "/probe.json", encoding="utf-8"))["report"]
+    best = max(l["mode_heldout_accuracy"] for l in probe["layers"])
+    check(best > probe["mode_majority_baseline_heldout"] + 0.05,
+          f"probe: best held-out mode accuracy {best} is not above the majority baseline "
+          f"{probe['mode_majority_baseline_heldout']}")
+
+
+def ensemble(out):
+    rep = json.load(open(out + "/ensemble.json", encoding="utf-8"))
+    samples = jsonl(out + "/ensemble.json.samples.jsonl")
+    models = len(rep["models"])
+    jail = sorted({s["prompt_index"] for s in samples if s["jailbreak"]})
+    check(len(jail) == rep["jailbreak_prompts"], "ensemble: jailbreak prompt count")
+    fail = {(s["model_index"], s["prompt_index"]): bool(s["harm"]) for s in samples}
+    accepted = {(s["model_index"], s["prompt_index"]): s["accepted_by_majority"] for s in samples}
+    for i in range(models):
+        r = rep["per_model"][i]
+        want = sum(fail[(i, p)] for p in jail) / max(1, len(jail))
+        check(close(r["failure_rate"], want), f"ensemble model {i}: failure rate {r['failure_rate']} != {want}")
+        acc = sum(bool(accepted[(i, p)]) for p in jail) / max(1, len(jail))
+        check(close(r["acceptance_rate"], acc), f"ensemble model {i}: acceptance {r['acceptance_rate']} != {acc}")
+        after = sum(bool(accepted[(i, p)]) and fail[(i, p)] for p in jail) / max(1, len(jail))
+        check(close(r["failure_rate_after_cross_check"], after), f"ensemble model {i}: failure after cross-check")
+    vote = sum(2 * sum(fail[(i, p)] for i in range(models)) > models for p in jail) / max(1, len(jail))
+    check(close(rep["majority_vote_failure_rate"], vote), f"ensemble: majority vote {rep['majority_vote_failure_rate']} != {vote}")
+
+
+def indent(path, samples):
+    rows = [l for l in open(path, encoding="utf-8").read().splitlines()[1:] if l.strip()]
+    check(len(rows) >= 2, f"{path}: fewer than two runs")
+    for l in rows:
+        counts = [int(c) for c in re.findall(r"-?\d+: (\d+)", l)]
+        check(sum(counts) == samples, f"{path}: {l!r} counts add up to {sum(counts)}, not {samples}")
+
+
+def main(argv):
+    if len(argv) < 3:
+        print(__doc__)
+        return 2
+    kind, target = argv[1], argv[2]
+    if kind == "compare":
+        objectives = argv[argv.index("--objectives") + 1].split() if "--objectives" in argv else []
+        compare(target, objectives)
+    elif kind == "modes":
+        modes(target)
+    elif kind == "ensemble":
+        ensemble(target)
+    elif kind == "indent":
+        indent(target, int(argv[argv.index("--samples") + 1]))
+    else:
+        print(__doc__)
+        return 2
+    for f in failures:
+        print("check_report: " + f, file=sys.stderr)
+    print(f"check_report {kind} {target}: {'ok' if not failures else str(len(failures)) + ' disagreements'}")
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))
