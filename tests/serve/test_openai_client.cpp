@@ -43,10 +43,9 @@ std::string installed_version(const std::string& package) {
 }
 
 // The folder of the openai package at kOpenAiVersion, installed on first use
-// under $PREALIGN_NPM_CACHE or ~/.cache/prealign/npm (the test's temporary
-// folder when neither can be written), so reruns do not reinstall. "" and
-// *why when it cannot be had.
-std::string openai_package(std::string* why) {
+// under $PREALIGN_NPM_CACHE or ~/.cache/prealign/npm (`scratch` when neither
+// can be written), so reruns do not reinstall. "" and *why when it cannot be had.
+std::string openai_package(const std::string& scratch, std::string* why) {
   int status = 0;
   run_capture("command -v node && command -v npm", &status);
   if (status != 0) {
@@ -58,7 +57,7 @@ std::string openai_package(std::string* why) {
   else if (const char* home = std::getenv("HOME")) base = std::string(home) + "/.cache/prealign/npm";
   std::error_code ec;
   if (!base.empty()) fs::create_directories(base, ec);
-  if (base.empty() || ec || ::access(base.c_str(), W_OK) != 0) base = temp_dir() + "/npm";
+  if (base.empty() || ec || ::access(base.c_str(), W_OK) != 0) base = scratch + "/npm";
   const std::string dir = base + "/openai-" + kOpenAiVersion;
   if (installed_version(dir + "/node_modules/openai") == kOpenAiVersion) return dir + "/node_modules/openai";
   // Installed aside, then renamed: a run cut short leaves no half package to be taken for a whole one.
@@ -122,13 +121,14 @@ class ServeProcess {
 };
 
 TEST(OpenAiClient, TheOfficialNodeClientWorks) {
-  std::string why;
-  const std::string package = openai_package(&why);
-  if (package.empty()) GTEST_SKIP() << why;
   const std::string& ckpt = shared_serve_checkpoint();
+  const std::string scratch = fs::path(ckpt).parent_path().string();  // the test's own folder
+  std::string why;
+  const std::string package = openai_package(scratch, &why);
+  if (package.empty()) GTEST_SKIP() << why;
   const Tokenizer tok = Tokenizer::load_dir(ckpt);
   const std::string key = "sk-prealign-test-3f9c2a";
-  const std::string log = temp_dir() + "/serve.stderr";
+  const std::string log = scratch + "/serve.stderr";
   ServeProcess server({"serve", "--model", ckpt, "--port", "0", "--max-tokens", "64", "--lock-policy"}, key, log);
   ASSERT_GT(server.port(), 0) << "prealign serve did not start; its stderr is in " << log;
   int status = 0;
