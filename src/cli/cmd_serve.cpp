@@ -39,8 +39,11 @@ void register_serve_command(CLI::App& app) {
   auto options = std::make_shared<ServeOptions>();
   add_options(*cmd, *options);
   accept_shipped(*cmd, "--policy", ShippedKind::policy, {"none"});
+  cmd->get_option("--api-key")->envname("PREALIGN_API_KEY");
   cmd->callback([options] {
-    note("serve: options " + config_to_json(*options).dump());
+    json shown = config_to_json(*options);
+    if (!options->api_key.empty()) shown["api_key"] = "(set, not shown)";  // keys never reach a log
+    note("serve: options " + shown.dump());
     Server server(*options);
     const int port = server.bind();
     g_server = &server;

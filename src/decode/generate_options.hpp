@@ -13,6 +13,10 @@ struct GenerateOptions {
   double top_p = 1.0;   // 1 = off
   bool greedy = false;
   uint64_t seed = 0;
+  // Alternatives recorded per token: the most likely tokens of the raw
+  // distribution (TokenRecord::top_raw). Not a flag of `generate`: the
+  // server's logprobs ask for it.
+  int top_raw = 0;
 
   template <class V>
   void visit(V& v) {

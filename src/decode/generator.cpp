@@ -52,14 +52,18 @@ Generator::Generator(LlamaModel model, const Tokenizer& tokenizer, const Policy&
          "build the policy with TagVocabulary::of(tokenizer)");
 }
 
-std::vector<int> Generator::context_for(const std::string& prompt) const {
+std::vector<int> prompt_context(const Tokenizer& tokenizer, const Policy& policy, const std::string& prompt) {
   std::vector<int> ctx{Tokenizer::kBos};
-  const auto& start = policy_.start_tags();
-  if (!policy_.start_after_prompt()) ctx.insert(ctx.end(), start.begin(), start.end());
-  const std::vector<int> text = tokenizer_.encode(prompt);  // tag parsing off: never yields a tag id
+  const auto& start = policy.start_tags();
+  if (!policy.start_after_prompt()) ctx.insert(ctx.end(), start.begin(), start.end());
+  const std::vector<int> text = tokenizer.encode(prompt);  // tag parsing off: never yields a tag id
   ctx.insert(ctx.end(), text.begin(), text.end());
-  if (policy_.start_after_prompt()) ctx.insert(ctx.end(), start.begin(), start.end());
+  if (policy.start_after_prompt()) ctx.insert(ctx.end(), start.begin(), start.end());
   return ctx;
+}
+
+std::vector<int> Generator::context_for(const std::string& prompt) const {
+  return prompt_context(tokenizer_, policy_, prompt);
 }
 
 namespace {
@@ -77,9 +81,26 @@ void summarize(Generation& g) {
   g.mean_temptation = g.tokens.empty() ? 0.f : static_cast<float>(sum / static_cast<double>(g.tokens.size()));
 }
 
+// The k most likely tokens under the raw logits, most likely first (ties: lower
+// id), with their raw probabilities: O(V log k).
+std::vector<RawAlternative> top_raw_tokens(const std::vector<float>& logits, double log_sum_exp, int k) {
+  const size_t n = std::min(logits.size(), static_cast<size_t>(std::max(k, 0)));
+  std::vector<int> ids(logits.size());
+  for (size_t i = 0; i < ids.size(); ++i) ids[i] = static_cast<int>(i);
+  auto more_likely = [&](int a, int b) {
+    const float la = logits[static_cast<size_t>(a)], lb = logits[static_cast<size_t>(b)];
+    return la > lb || (la == lb && a < b);
+  };
+  std::partial_sort(ids.begin(), ids.begin() + static_cast<std::ptrdiff_t>(n), ids.end(), more_likely);
+  std::vector<RawAlternative> out;
+  for (size_t i = 0; i < n; ++i)
+    out.push_back({ids[i], "", static_cast<float>(std::exp(double(logits[static_cast<size_t>(ids[i])]) - log_sum_exp))});
+  return out;
+}
+
 // One generated position: temptation from the raw logits, then the chain.
 TokenRecord next_token(const Policy& policy, SamplerChain& chain, const PolicyStage& stage,
-                       const std::vector<float>& logits, Rng& rng, FiredRules& fired) {
+                       const std::vector<float>& logits, int top_raw, Rng& rng, FiredRules& fired) {
   const PolicyState& st = policy.state(stage.state());
   const Temptation tempt = measure_temptation(logits.data(), static_cast<int>(logits.size()), st.banned);
   if (!std::isfinite(tempt.log_sum_exp))
@@ -92,6 +113,7 @@ TokenRecord next_token(const Policy& policy, SamplerChain& chain, const PolicySt
   r.p_raw = static_cast<float>(std::exp(static_cast<double>(logits[static_cast<size_t>(r.id)]) - tempt.log_sum_exp));
   for (const auto& [id, p] : tempt.per_tag) r.temptation.emplace_back(policy.tag_name(id), p);
   r.temptation_total = tempt.total;
+  if (top_raw > 0) r.top_raw = top_raw_tokens(logits, tempt.log_sum_exp, top_raw);
   fired = check_temptation_rules(policy, tempt);
   r.flags = fired.flags;
   return r;
@@ -120,12 +142,14 @@ struct SequenceDecoder {
 
   // Takes one position's raw logits; returns the chosen token. Sets `done` when
   // the sequence ends (stop rule, EOS, stop tag, length).
-  int step(const std::vector<float>& logits, int max_new_tokens, int64_t cache_length, int64_t max_len,
+  int step(const std::vector<float>& logits, const GenerateOptions& o, int64_t cache_length, int64_t max_len,
            const std::function<std::string(int)>& token_text) {
+    const int max_new_tokens = o.max_new_tokens;
     FiredRules fired;
-    g.tokens.push_back(next_token(policy, chain, *stage, logits, rng, fired));
+    g.tokens.push_back(next_token(policy, chain, *stage, logits, o.top_raw, rng, fired));
     TokenRecord& r = g.tokens.back();
     r.text = r.is_tag ? policy.tag_name(r.id) : token_text(r.id);
+    for (RawAlternative& a : r.top_raw) a.text = policy.is_tag(a.id) ? policy.tag_name(a.id) : token_text(a.id);
     // A fired stop rule wins over a natural end at the same token: it is the
     // signal an operator needs to see. The token itself was allowed and is kept.
     if (!fired.stops.empty()) {
@@ -228,8 +252,7 @@ std::vector<Generation> decode_batch(LlamaModel& model, const Policy& policy,
     for (size_t r = 0; r < rows.size(); ++r) {
       const size_t index = static_cast<size_t>(rows[r]);
       SequenceDecoder& s = seqs[index];
-      const int tok = s.step(row_logits(cpu, static_cast<int64_t>(r)), options.max_new_tokens, cache.length, max_len,
-                             token_text);
+      const int tok = s.step(row_logits(cpu, static_cast<int64_t>(r)), options, cache.length, max_len, token_text);
       if (monitor) {
         std::vector<torch::Tensor> row;
         for (const torch::Tensor& layer : residual) row.push_back(layer[static_cast<int64_t>(r)]);

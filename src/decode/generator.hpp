@@ -13,6 +13,13 @@
 
 namespace prealign {
 
+// One of the most likely tokens at a position, under the raw logits.
+struct RawAlternative {
+  int id = 0;
+  std::string text;  // as TokenRecord::text
+  float p = 0.f;     // raw probability
+};
+
 struct TokenRecord {
   int id = 0;
   std::string text;      // token_bytes (tags: their name)
@@ -20,6 +27,9 @@ struct TokenRecord {
   std::string state;     // policy state in which the token was generated
   float p_chosen = 0.f;  // probability under the final sampling distribution
   float p_raw = 0.f;     // probability under softmax of the raw logits
+  // The GenerateOptions::top_raw most likely tokens under the raw logits (any
+  // token, tags included), most likely first, ties by lower id.
+  std::vector<RawAlternative> top_raw;
   std::vector<std::pair<std::string, float>> temptation;  // banned tag -> raw probability
   float temptation_total = 0.f;
   std::vector<std::string> flags;  // temptation rules (and monitors) that fired
@@ -71,6 +81,10 @@ std::vector<Generation> decode_batch(LlamaModel& model, const Policy& policy,
                                      const std::function<std::string(int)>& token_text,
                                      const TokenCallback& on_token = nullptr, const ResidualMonitor& monitor = nullptr);
 
+// [BOS] + start tags (before_prompt) + encode(prompt) + start tags (after_prompt):
+// the prompt as plain text (tag parsing off) in the policy's mode.
+std::vector<int> prompt_context(const Tokenizer& tokenizer, const Policy& policy, const std::string& prompt);
+
 // Keeps references to the tokenizer and policy: both must outlive the generator.
 class Generator {
  public:
@@ -80,7 +94,7 @@ class Generator {
   std::vector<Generation> generate_batch(const std::vector<std::string>& prompts, const GenerateOptions& options,
                                          const std::vector<uint64_t>& seeds, const TokenCallback& on_token = nullptr,
                                          const ResidualMonitor& monitor = nullptr);
-  // [BOS] + start tags (before_prompt) + encode(prompt) + start tags (after_prompt).
+  // prompt_context under this generator's policy.
   std::vector<int> context_for(const std::string& prompt) const;
 
  private:

@@ -288,6 +288,50 @@ int Policy::next_state(int s, int token) const {
   return it->second;
 }
 
+void Policy::add_bias(int token, float delta) {
+  if (token < 0 || token >= vocab_size())
+    fail("policy " + name_, "bias for token " + std::to_string(token) + ", outside the vocabulary");
+  bias_[token] += delta;
+}
+
+bool same_watched_tags(const TemptationRule& a, const TemptationRule& b) {
+  std::set<int> x(a.tags.begin(), a.tags.end()), y(b.tags.begin(), b.tags.end());
+  return x == y;
+}
+
+void Policy::put_temptation_rule(const TemptationRule& rule) {
+  for (TemptationRule& r : rules_)
+    if (same_watched_tags(r, rule) && r.action == rule.action) {
+      r = rule;
+      return;
+    }
+  rules_.push_back(rule);
+}
+
+std::vector<int> Policy::reachable_states(int from) const {
+  std::vector<char> seen(states_.size(), 0);
+  std::vector<int> todo{from};
+  seen.at(static_cast<size_t>(from)) = 1;
+  while (!todo.empty()) {
+    const int s = todo.back();
+    todo.pop_back();
+    for (const auto& [tag, next] : state(s).allowed)
+      if (!is_stop_tag(tag) && !seen[static_cast<size_t>(next)]) {
+        seen[static_cast<size_t>(next)] = 1;
+        todo.push_back(next);
+      }
+  }
+  std::vector<int> out;
+  for (size_t i = 0; i < seen.size(); ++i)
+    if (seen[i]) out.push_back(static_cast<int>(i));
+  return out;
+}
+
+std::vector<TemptationRule> parse_temptation_rules(const json& j, const TagVocabulary& vocab,
+                                                   const std::string& where) {
+  return Parser{vocab, where}.rules(j);
+}
+
 int Policy::state_after_start() const {
   int s = initial_;
   for (int t : start_tags_) s = next_state(s, t);

@@ -19,6 +19,8 @@ struct TemptationRule {
   double threshold = 1.0;
   TemptationAction action = TemptationAction::Flag;
 };
+// Whether two rules watch the same set of tags (in any order).
+bool same_watched_tags(const TemptationRule& a, const TemptationRule& b);
 
 // What a policy needs to know of a vocabulary: the tag ids and EOS. Built from a
 // Tokenizer in practice; tests build one by hand.
@@ -63,6 +65,19 @@ class Policy {
   int vocab_size() const { return static_cast<int>(is_tag_.size()); }
   const std::vector<TemptationRule>& temptation_rules() const { return rules_; }
 
+  // Per-request adjustments (serve/request_policy.hpp) on a copy of a loaded
+  // policy; source() keeps the JSON the policy was loaded from.
+  // Adds `delta` to the logit bias of any token (tag, EOS or text); like the
+  // policy's own biases it applies only where the token is not banned.
+  void add_bias(int token, float delta);
+  // A rule watching the same tags with the same action replaces the existing
+  // one (so its threshold can be changed); any other rule is added.
+  void put_temptation_rule(const TemptationRule& rule);
+
+  // The states a response can be in, from `from` on, following allowed tags
+  // (stop tags end the response, so nothing is followed after them); sorted.
+  std::vector<int> reachable_states(int from) const;
+
   // True if generating `token` in state `s` is forbidden (a tag not allowed there,
   // or EOS where end is not allowed). Ordinary text tokens are never banned.
   bool is_banned(int s, int token) const;
@@ -96,5 +111,10 @@ struct FiredRules {
   std::vector<std::string> stops;  // labels of fired "stop" rules
 };
 FiredRules check_temptation_rules(const Policy& policy, const Temptation& temptation);
+
+// Temptation rules in the JSON form of a policy's "temptation" array, checked
+// as Policy::from_json checks them (errors name `where` and the index).
+std::vector<TemptationRule> parse_temptation_rules(const json& j, const TagVocabulary& vocab,
+                                                   const std::string& where);
 
 }  // namespace prealign

@@ -41,18 +41,32 @@ std::string openai_finish_reason(const Generation& g) {
   return "stop";  // eos, a stop tag, a stop string
 }
 
-json prealign_extra(const Generation& g) {
+namespace {
+
+double raw_logprob(float p) { return std::log(std::max(1e-45, double(p))); }
+
+json token_extra(const TokenRecord& r) {
+  json t = json::object();
+  for (const auto& [tag, p] : r.temptation) t[tag] = p;
+  return {{"id", r.id},       {"tag", r.is_tag},    {"state", r.state}, {"temptation", t},
+          {"temptation_total", r.temptation_total}, {"flags", r.flags}};
+}
+
+json bytes_of(const std::string& s) {
+  json bytes = json::array();
+  for (unsigned char c : s) bytes.push_back(int(c));
+  return bytes;
+}
+
+}  // namespace
+
+json prealign_extra(const Generation& g, const std::vector<AlignedToken>& aligned) {
   json tokens = json::array();
-  for (const TokenRecord& r : g.tokens) {
-    json t = json::object();
-    for (const auto& [tag, p] : r.temptation) t[tag] = p;
-    tokens.push_back({{"id", r.id},
-                      {"text", replace_invalid_utf8(r.text)},
-                      {"tag", r.is_tag},
-                      {"state", r.state},
-                      {"temptation", t},
-                      {"temptation_total", r.temptation_total},
-                      {"flags", r.flags}});
+  for (const AlignedToken& a : aligned) {
+    json t = token_extra(a.record);
+    t["text"] = replace_invalid_utf8(a.record.text);
+    t["text_offset"] = a.text_offset;
+    tokens.push_back(std::move(t));
   }
   return {{"finish_reason", g.finish_reason},
           {"stopped_by", g.stopped_by},
@@ -64,30 +78,36 @@ json prealign_extra(const Generation& g) {
           {"tokens", tokens}};
 }
 
-namespace {
-
-// OpenAI's legacy completion logprobs, from the model's raw distribution.
-json completion_logprobs(const Generation& g) {
-  json tokens = json::array(), lps = json::array(), offsets = json::array();
-  size_t offset = 0;
-  for (const TokenRecord& r : g.tokens) {
-    tokens.push_back(replace_invalid_utf8(r.text));
-    lps.push_back(std::log(std::max(1e-45, double(r.p_raw))));
-    offsets.push_back(offset);
-    if (!r.is_tag) offset += r.text.size();
+json completion_logprobs(const std::vector<AlignedToken>& aligned, const SamplingRequest& request) {
+  json tokens = json::array(), lps = json::array(), offsets = json::array(), tops = json::array();
+  for (const AlignedToken& a : aligned) {
+    if (a.record.is_tag) continue;
+    tokens.push_back(a.piece);
+    lps.push_back(raw_logprob(a.record.p_raw));
+    offsets.push_back(a.text_offset);
+    json top = json::object();
+    for (const RawAlternative& alt : a.record.top_raw) {
+      const std::string key = token_display(alt.text);
+      if (!top.contains(key)) top[key] = raw_logprob(alt.p);  // two tokens may render alike: keep the likelier
+    }
+    tops.push_back(std::move(top));
   }
-  return {{"tokens", tokens}, {"token_logprobs", lps}, {"text_offset", offsets}, {"top_logprobs", nullptr}};
+  return {{"tokens", tokens},
+          {"token_logprobs", lps},
+          {"top_logprobs", request.top_logprobs > 0 ? tops : json(nullptr)},
+          {"text_offset", offsets}};
 }
 
-json chat_logprobs(const Generation& g) {
+json chat_logprobs(const std::vector<AlignedToken>& aligned, const SamplingRequest& /*request*/) {
   json content = json::array();
-  for (const TokenRecord& r : g.tokens) {
-    json bytes = json::array();
-    for (unsigned char c : r.text) bytes.push_back(int(c));
-    content.push_back({{"token", replace_invalid_utf8(r.text)},
-                       {"logprob", std::log(std::max(1e-45, double(r.p_raw)))},
-                       {"bytes", bytes},
-                       {"top_logprobs", json::array()}});
+  for (const AlignedToken& a : aligned) {
+    if (a.record.is_tag) continue;
+    json top = json::array();
+    for (const RawAlternative& alt : a.record.top_raw)
+      top.push_back({{"token", token_display(alt.text)}, {"logprob", raw_logprob(alt.p)}, {"bytes", bytes_of(alt.text)}});
+    // "token" is the piece of text (joins to the content); "bytes" the token's own bytes.
+    content.push_back({{"token", a.piece}, {"logprob", raw_logprob(a.record.p_raw)}, {"bytes", bytes_of(a.record.text)},
+                       {"top_logprobs", top}});
   }
   return {{"content", content}};
 }
@@ -104,81 +124,84 @@ json usage(const std::vector<Generation>& choices, int n) {
           {"total_tokens", prompt_tokens + completion_tokens}};
 }
 
-}  // namespace
-
-json completion_response(const std::vector<Generation>& choices, int n, bool logprobs, const ResponseMeta& meta) {
+json completion_response(const std::vector<Generation>& choices, const SamplingRequest& request,
+                         const ResponseMeta& meta) {
   json out = json::array();
   for (size_t i = 0; i < choices.size(); ++i) {
     const Generation& g = choices[i];
+    const std::vector<AlignedToken> aligned = align_tokens(g);
     out.push_back({{"index", i},
                    {"text", replace_invalid_utf8(g.text)},
                    {"finish_reason", openai_finish_reason(g)},
-                   {"logprobs", logprobs ? completion_logprobs(g) : json(nullptr)},
-                   {"prealign", prealign_extra(g)}});
+                   {"logprobs", request.logprobs ? completion_logprobs(aligned, request) : json(nullptr)},
+                   {"prealign", prealign_extra(g, aligned)}});
   }
-  return {{"id", meta.id},       {"object", "text_completion"},        {"created", meta.created},
-          {"model", meta.model}, {"choices", out}, {"usage", usage(choices, n)}};
+  return {{"id", meta.id},       {"object", "text_completion"}, {"created", meta.created},
+          {"model", meta.model}, {"choices", out},              {"usage", usage(choices, request.n)}};
 }
 
-json chat_response(const std::vector<Generation>& choices, int n, bool logprobs, const ResponseMeta& meta) {
+json chat_response(const std::vector<Generation>& choices, const SamplingRequest& request, const ResponseMeta& meta) {
   json out = json::array();
   for (size_t i = 0; i < choices.size(); ++i) {
     const Generation& g = choices[i];
+    const std::vector<AlignedToken> aligned = align_tokens(g);
     out.push_back({{"index", i},
                    {"message", {{"role", "assistant"}, {"content", replace_invalid_utf8(g.text)}}},
                    {"finish_reason", openai_finish_reason(g)},
-                   {"logprobs", logprobs ? chat_logprobs(g) : json(nullptr)},
-                   {"prealign", prealign_extra(g)}});
+                   {"logprobs", request.logprobs ? chat_logprobs(aligned, request) : json(nullptr)},
+                   {"prealign", prealign_extra(g, aligned)}});
   }
-  return {{"id", meta.id},       {"object", "chat.completion"},       {"created", meta.created},
-          {"model", meta.model}, {"choices", out}, {"usage", usage(choices, n)}};
+  return {{"id", meta.id},       {"object", "chat.completion"}, {"created", meta.created},
+          {"model", meta.model}, {"choices", out},              {"usage", usage(choices, request.n)}};
 }
 
 namespace {
 
-json token_extra(const TokenRecord& r) {
-  json t = json::object();
-  for (const auto& [tag, p] : r.temptation) t[tag] = p;
-  return {{"id", r.id}, {"tag", r.is_tag}, {"state", r.state}, {"temptation", t},
-          {"temptation_total", r.temptation_total}, {"flags", r.flags}};
+json chunk_envelope(bool chat, json choices, const ResponseMeta& meta) {
+  return {{"id", meta.id},       {"object", chat ? "chat.completion.chunk" : "text_completion"},
+          {"created", meta.created}, {"model", meta.model}, {"choices", std::move(choices)}};
 }
 
 }  // namespace
 
-json completion_chunk(size_t index, const std::string& text, const TokenRecord& token, bool logprobs,
-                      const ResponseMeta& meta) {
-  json choice = {{"index", index}, {"text", text}, {"finish_reason", nullptr}, {"prealign", {{"token", token_extra(token)}}}};
-  choice["logprobs"] = logprobs ? json{{"tokens", {replace_invalid_utf8(token.text)}},
-                                       {"token_logprobs", {std::log(std::max(1e-45, double(token.p_raw)))}}}
-                                : json(nullptr);
-  return {{"id", meta.id}, {"object", "text_completion"}, {"created", meta.created}, {"model", meta.model},
-          {"choices", {choice}}};
+json completion_chunk(const StreamPiece& piece, const SamplingRequest& request, const ResponseMeta& meta) {
+  json choice = {{"index", piece.index}, {"text", piece.text}, {"finish_reason", nullptr}};
+  choice["logprobs"] = request.logprobs ? completion_logprobs(piece.released, request) : json(nullptr);
+  if (piece.token) choice["prealign"] = {{"token", token_extra(*piece.token)}};
+  return chunk_envelope(false, json::array({choice}), meta);
 }
 
-json chat_chunk(size_t index, const std::string& text, const TokenRecord& token, bool logprobs,
-                const ResponseMeta& meta) {
-  json choice = {{"index", index}, {"delta", {{"content", text}}}, {"finish_reason", nullptr},
-                 {"prealign", {{"token", token_extra(token)}}}};
-  if (logprobs)
-    choice["logprobs"] = {{"content", {{{"token", replace_invalid_utf8(token.text)},
-                                        {"logprob", std::log(std::max(1e-45, double(token.p_raw)))}}}}};
-  return {{"id", meta.id}, {"object", "chat.completion.chunk"}, {"created", meta.created}, {"model", meta.model},
-          {"choices", {choice}}};
+json chat_chunk(const StreamPiece& piece, const SamplingRequest& request, const ResponseMeta& meta) {
+  json delta = {{"content", piece.text}};
+  if (piece.first) delta["role"] = "assistant";  // the client's accumulator needs it once per choice
+  json choice = {{"index", piece.index}, {"delta", delta}, {"finish_reason", nullptr}};
+  choice["logprobs"] = request.logprobs ? chat_logprobs(piece.released, request) : json(nullptr);
+  if (piece.token) choice["prealign"] = {{"token", token_extra(*piece.token)}};
+  return chunk_envelope(true, json::array({choice}), meta);
 }
 
-json final_chunk(bool chat, size_t index, const Generation& g, const ResponseMeta& meta) {
-  json extra = prealign_extra(g);
+json final_chunk(bool chat, size_t index, bool first, const Generation& g, const ResponseMeta& meta) {
+  json extra = prealign_extra(g, {});
   extra.erase("tokens");  // streamed already, one by one
-  json choice = {{"index", index}, {"finish_reason", openai_finish_reason(g)}, {"prealign", extra}};
-  if (chat) choice["delta"] = json::object();
-  else choice["text"] = "";
-  return {{"id", meta.id}, {"object", chat ? "chat.completion.chunk" : "text_completion"}, {"created", meta.created},
-          {"model", meta.model}, {"choices", {choice}}};
+  json choice = {{"index", index}, {"finish_reason", openai_finish_reason(g)}, {"logprobs", nullptr}, {"prealign", extra}};
+  if (chat) {
+    choice["delta"] = first ? json{{"role", "assistant"}} : json::object();
+  } else {
+    choice["text"] = "";
+  }
+  return chunk_envelope(chat, json::array({choice}), meta);
 }
 
-json error_body(const std::string& message, const std::string& type, const std::string& param) {
+json usage_chunk(bool chat, const std::vector<Generation>& choices, int n, const ResponseMeta& meta) {
+  json j = chunk_envelope(chat, json::array(), meta);
+  j["usage"] = usage(choices, n);
+  return j;
+}
+
+json error_body(const std::string& message, const std::string& type, const std::string& param,
+                const std::string& code) {
   return {{"error", {{"message", message}, {"type", type}, {"param", param.empty() ? json(nullptr) : json(param)},
-                     {"code", nullptr}}}};
+                     {"code", code.empty() ? json(nullptr) : json(code)}}}};
 }
 
 size_t find_stop(const std::string& text, const std::vector<std::string>& stops) {
@@ -190,44 +213,31 @@ size_t find_stop(const std::string& text, const std::vector<std::string>& stops)
 bool apply_stop(Generation& g, const std::vector<std::string>& stops) {
   const size_t cut = find_stop(g.text, stops);
   if (cut == std::string::npos) return false;
-  // Keep the records of tokens whose text ends before the cut; the token that
-  // reaches into the stop string (and what follows) goes.
+  // Keep the records of tokens whose text begins before the cut (the one
+  // reaching into the stop string keeps its text before it), so the records'
+  // texts still join to the text.
   size_t end = 0, kept = 0;
   std::string with_tags;
   for (; kept < g.tokens.size(); ++kept) {
-    const TokenRecord& r = g.tokens[kept];
+    TokenRecord& r = g.tokens[kept];
     const size_t len = r.is_tag ? 0 : r.text.size();
-    if (end + len > cut) break;
+    if (end + len > cut) {
+      if (end < cut) {
+        r.text.resize(cut - end);
+        with_tags += r.text;
+        ++kept;
+      }
+      break;
+    }
     end += len;
     with_tags += r.text;
   }
   g.tokens.resize(kept);
-  g.text_with_tags = with_tags + g.text.substr(end, cut - end);
+  g.text_with_tags = with_tags;
   g.text = g.text.substr(0, cut);
   g.finish_reason = "stop_sequence";
   g.stopped_by.clear();
   return true;
-}
-
-std::string Utf8Stream::push(const std::string& bytes) {
-  pending_ += bytes;
-  // Hold back a lead byte (and its continuations) still waiting for the rest of its character.
-  size_t ready = pending_.size();
-  for (size_t back = 1; back <= 3 && back <= pending_.size(); ++back) {
-    const unsigned char c = static_cast<unsigned char>(pending_[pending_.size() - back]);
-    if ((c & 0xC0) == 0x80) continue;  // a continuation byte: look further back
-    if (utf8_sequence_length(c) > back) ready = pending_.size() - back;
-    break;
-  }
-  std::string out = replace_invalid_utf8(std::string_view(pending_).substr(0, ready));
-  pending_.erase(0, ready);
-  return out;
-}
-
-std::string Utf8Stream::flush() {
-  std::string out = replace_invalid_utf8(pending_);
-  pending_.clear();
-  return out;
 }
 
 }  // namespace prealign

@@ -4,6 +4,7 @@
 // target (fuzz/openai_request.cpp) reaches exactly what the server runs.
 #pragma once
 #include <cstdint>
+#include <map>
 #include <stdexcept>
 #include <string>
 #include <string_view>
@@ -32,6 +33,16 @@ struct ServeLimits {
   // most bytes one token stands for. Refused (400) before any encoding.
   size_t context_bytes = SIZE_MAX;
   int context_tokens = 0;
+  int vocab_size = 0;  // logit_bias ids must be below it (0: not checked here)
+};
+
+// What a request asks of the policy. Its shape is checked here; it is applied
+// (and checked against the model's tags and a locked deployment policy) by
+// serve/request_policy.hpp.
+struct PolicyRequest {
+  json policy;                      // null, a shipped policy's name, or an inline policy object
+  std::map<int, float> logit_bias;  // OpenAI's token id -> logit offset in [-100, 100]
+  json temptation;                  // null, or rules as in a policy's "temptation" array
 };
 
 // What completions and chat share: sampling, choices, streaming, stops.
@@ -40,8 +51,11 @@ struct SamplingRequest {
   bool seed_given = false;        // without "seed" every request draws a fresh one
   int n = 1;                      // choices per prompt
   bool stream = false;
-  bool logprobs = false;          // OpenAI's integer "logprobs" > 0, or chat's boolean
+  bool logprobs = false;          // completions: "logprobs" given (an integer); chat: "logprobs": true
+  int top_logprobs = 0;           // alternatives per token: completions' "logprobs": N, chat's "top_logprobs"
+  bool include_usage = false;     // "stream_options": {"include_usage": true}
   std::vector<std::string> stop;  // up to 4 strings; the text ends before the first one found
+  PolicyRequest control;          // "policy", "logit_bias", "temptation"
 };
 
 struct CompletionRequest {
@@ -50,8 +64,8 @@ struct CompletionRequest {
 };
 
 struct ChatMessage {
-  std::string role;  // system | user | assistant
-  std::string content;
+  std::string role;     // system | user | assistant ("developer" is taken as system)
+  std::string content;  // a string, or the text parts joined by "\n"
 };
 
 struct ChatRequest {
@@ -66,7 +80,12 @@ json parse_request_json(std::string_view body);
 // Throw RequestError (status 400, 413 for over-long texts) naming the field for
 // a wrong type or value. Numbers the sampler keeps as 32-bit floats must
 // survive that conversion: 1e-300 (float 0) or 1e39 (float inf) are refused.
+// No field is ignored: one that prealign does not implement is refused by
+// name, unless it changes nothing here (accepted_noop_fields).
 CompletionRequest parse_completion_request(const json& body, const ServeLimits& limits);
 ChatRequest parse_chat_request(const json& body, const ServeLimits& limits);
+
+// OpenAI's optional fields that are accepted and change nothing here (listed in docs/serve.md).
+const std::vector<std::string>& accepted_noop_fields();
 
 }  // namespace prealign

@@ -16,6 +16,7 @@
 #include "model/runtime.hpp"
 #include "serve/http_server.hpp"
 #include "serve/openai.hpp"
+#include "serve/request_policy.hpp"
 #include "serve/web_page.hpp"
 
 namespace prealign {
@@ -62,13 +63,27 @@ std::string default_name(const std::string& dir) {
 }
 
 // One streamed choice: text is released as it becomes final (not the start of
-// a stop string, not half a character).
+// a stop string, not half a character), and tokens' logprobs with it.
 struct StreamedChoice {
-  std::string text;     // all generated text so far (tags removed)
-  size_t released = 0;  // bytes of `text` already sent
+  TokenTextAligner tokens;  // .text(): all generated text so far (tags removed)
+  size_t released = 0;      // bytes of the text already sent
   Utf8Stream utf8;
   bool stopped = false;
+  bool started = false;     // an event of this choice went out (in chat, with delta.role)
 };
+
+// Which paths need the API key: the API and its counters. /health stays open
+// for load balancers, and / is a static page (its requests go to /v1).
+bool needs_key(const std::string& path) { return path.rfind("/v1/", 0) == 0 || path == "/metrics"; }
+
+// "Bearer <key>" compared in time independent of where it differs.
+bool key_matches(const std::string& header, const std::string& key) {
+  const std::string prefix = "Bearer ";
+  if (header.size() != prefix.size() + key.size() || header.compare(0, prefix.size(), prefix) != 0) return false;
+  unsigned char diff = 0;
+  for (size_t i = 0; i < key.size(); ++i) diff |= static_cast<unsigned char>(header[prefix.size() + i] ^ key[i]);
+  return diff == 0;
+}
 
 }  // namespace
 
@@ -77,8 +92,9 @@ struct Server::State {
   ServeLimits limits;
   LoadedCheckpoint ck;
   std::unique_ptr<Tokenizer> tokenizer;
-  std::unique_ptr<Policy> policy;
-  std::unique_ptr<Generator> generator;  // builds prompt contexts (and checks policy and tokenizer agree)
+  std::shared_ptr<const Policy> policy;  // the deployment's; a request may decode under another (request_policy)
+  TagVocabulary vocab;
+  std::unique_ptr<Generator> generator;  // checks that policy and tokenizer agree
   std::string name;
   std::unique_ptr<BoundedHttpServer> http;
   std::mutex model_mutex;  // one generation at a time
@@ -101,9 +117,9 @@ struct Server::State {
             name, std::chrono::duration_cast<std::chrono::seconds>(now).count()};
   }
 
-  // Decodes every (context, seed) under the policy; `on_token` as decode_batch's.
+  // Decodes every (context, seed) under the request's policy; `on_token` as decode_batch's.
   std::vector<Generation> decode(const std::vector<std::vector<int>>& contexts, const SamplingRequest& r,
-                                 const TokenCallback& on_token) {
+                                 const Policy& policy, const TokenCallback& on_token) {
     std::lock_guard<std::mutex> lock(model_mutex);
     const auto t0 = std::chrono::steady_clock::now();
     std::vector<Generation> out;
@@ -111,11 +127,11 @@ struct Server::State {
     for (size_t first = 0; first < contexts.size(); first += batch) {
       const size_t end = std::min(contexts.size(), first + batch);
       std::vector<std::vector<int>> part(contexts.begin() + first, contexts.begin() + end);
-      std::vector<int> states(part.size(), policy->state_after_start());
+      std::vector<int> states(part.size(), policy.state_after_start());
       std::vector<uint64_t> seeds;
       for (size_t i = first; i < end; ++i) seeds.push_back(r.options.seed + i);
       auto shifted = [&](size_t seq, const TokenRecord& t) { return !on_token || on_token(first + seq, t); };
-      for (auto& g : decode_batch(ck.model, *policy, part, states, r.options, seeds,
+      for (auto& g : decode_batch(ck.model, policy, part, states, r.options, seeds,
                                   [this](int id) { return tokenizer->token_bytes(id); }, shifted))
         out.push_back(std::move(g));
     }
@@ -143,11 +159,14 @@ struct Server::State {
   }
 
   void reply_error(httplib::Response& res, const std::string& endpoint, int status, const std::string& message,
-                   const std::string& param = "") {
-    const char* type = status == 413 ? "request_too_large" : status >= 500 ? "server_error" : "invalid_request_error";
+                   const std::string& param = "", const std::string& code = "") {
+    const char* type = status == 413   ? "request_too_large"
+                       : status == 403 ? "permission_error"
+                       : status >= 500 ? "server_error"
+                                       : "invalid_request_error";
     res.status = status;
     // Messages may quote bytes of the request (parser errors): never let them throw while dumping.
-    res.set_content(error_body(message, type, param).dump(-1, ' ', false, json::error_handler_t::replace),
+    res.set_content(error_body(message, type, param, code).dump(-1, ' ', false, json::error_handler_t::replace),
                     "application/json");
     count(endpoint, status);
   }
@@ -195,30 +214,33 @@ struct Server::State {
       std::vector<std::vector<int>> contexts;
       SamplingRequest sampling;
       std::vector<std::string> prompts;
+      std::shared_ptr<const Policy> request_pol;
       if (chat) {
         ChatRequest r = parse_chat_request(body, limits);
         sampling = r.sampling;
-        const std::vector<int> ctx = chat_context(r.messages, *tokenizer, *policy);
+        request_pol = request_policy(sampling.control, policy, vocab, o.lock_policy);
+        const std::vector<int> ctx = chat_context(r.messages, *tokenizer, *request_pol);
         for (int k = 0; k < sampling.n; ++k) contexts.push_back(ctx);
       } else {
         CompletionRequest r = parse_completion_request(body, limits);
         sampling = r.sampling;
+        request_pol = request_policy(sampling.control, policy, vocab, o.lock_policy);
         for (const auto& p : r.prompts)
           for (int k = 0; k < sampling.n; ++k) {
-            contexts.push_back(generator->context_for(p));
+            contexts.push_back(prompt_context(*tokenizer, *request_pol, p));
             prompts.push_back(p);
           }
       }
+      sampling.options.top_raw = sampling.logprobs ? sampling.top_logprobs : 0;
       for (const auto& c : contexts)
         if (static_cast<int64_t>(c.size()) > ck.config.max_seq_len)
           throw RequestError(400, "the prompt is " + std::to_string(c.size()) + " tokens, the model's context is " +
                                       std::to_string(ck.config.max_seq_len), chat ? "messages" : "prompt");
-      if (sampling.stream) return stream(res, endpoint, chat, contexts, sampling);
-      std::vector<Generation> out = decode(contexts, sampling, stop_watcher(sampling, contexts.size()));
+      if (sampling.stream) return stream(res, endpoint, chat, contexts, sampling, request_pol);
+      std::vector<Generation> out = decode(contexts, sampling, *request_pol, stop_watcher(sampling, contexts.size()));
       for (size_t i = 0; i < prompts.size(); ++i) out[i].prompt = prompts[i];
       const ResponseMeta m = meta(chat ? "chatcmpl-" : "cmpl-");
-      json reply = chat ? chat_response(out, sampling.n, sampling.logprobs, m)
-                        : completion_response(out, sampling.n, sampling.logprobs, m);
+      json reply = chat ? chat_response(out, sampling, m) : completion_response(out, sampling, m);
       res.set_content(reply.dump(-1, ' ', false, json::error_handler_t::replace), "application/json");
       count(endpoint, 200);
     } catch (const RequestError& e) {
@@ -229,50 +251,64 @@ struct Server::State {
   }
 
   // Server-sent events: one chunk per token as it is decoded, a final chunk per
-  // choice, then "data: [DONE]". A client that goes away cancels its decoding.
+  // choice, the usage if asked for, then "data: [DONE]". A client that goes
+  // away cancels its decoding.
   void stream(httplib::Response& res, const std::string& endpoint, bool chat,
-              const std::vector<std::vector<int>>& contexts, const SamplingRequest& sampling) {
+              const std::vector<std::vector<int>>& contexts, const SamplingRequest& sampling,
+              std::shared_ptr<const Policy> request_pol) {
     count(endpoint, 200);
     res.set_chunked_content_provider(
-        "text/event-stream", [this, chat, contexts, sampling, endpoint](size_t, httplib::DataSink& sink) {
+        "text/event-stream",
+        [this, chat, contexts, sampling, endpoint, request_pol](size_t, httplib::DataSink& sink) {
           const ResponseMeta m = meta(chat ? "chatcmpl-" : "cmpl-");
-          auto send = [&](const json& j) {
+          auto send = [&](json j) {
+            if (sampling.include_usage && !j.contains("usage")) j["usage"] = nullptr;  // as OpenAI's stream does
             const std::string line = "data: " + j.dump(-1, ' ', false, json::error_handler_t::replace) + "\n\n";
             return sink.is_writable() && sink.write(line.data(), line.size());
+          };
+          auto chunk = [&](const StreamPiece& p) {
+            return send(chat ? chat_chunk(p, sampling, m) : completion_chunk(p, sampling, m));
           };
           std::vector<StreamedChoice> choices(contexts.size());
           size_t longest_stop = 0;
           for (const auto& s : sampling.stop) longest_stop = std::max(longest_stop, s.size());
           auto on_token = [&](size_t seq, const TokenRecord& t) {
             StreamedChoice& c = choices[seq];
-            if (!t.is_tag) c.text += t.text;
-            size_t until = c.text.size() - std::min(c.text.size(), longest_stop ? longest_stop - 1 : 0);
-            const size_t cut = find_stop(c.text, sampling.stop);
+            c.tokens.add(t);
+            const std::string& text = c.tokens.text();
+            StreamPiece piece{seq, "", &t, {}, !c.started};
+            size_t until = text.size() - std::min(text.size(), longest_stop ? longest_stop - 1 : 0);
+            const size_t cut = find_stop(text, sampling.stop);
             if (cut != std::string::npos) {
               until = cut;
               c.stopped = true;
             }
-            std::string piece;
-            if (until > c.released) piece = c.utf8.push(c.text.substr(c.released, until - c.released));
+            if (until > c.released) piece.text = c.utf8.push(text.substr(c.released, until - c.released));
+            if (c.stopped) piece.text += c.utf8.flush();
             c.released = std::max(c.released, until);
-            const bool ok = send(chat ? chat_chunk(seq, piece, t, sampling.logprobs, m)
-                                      : completion_chunk(seq, piece, t, sampling.logprobs, m));
-            return ok && !c.stopped;
+            piece.released = c.stopped ? c.tokens.finish(cut) : c.tokens.release(until);
+            c.started = true;
+            return chunk(piece) && !c.stopped;
           };
           // This runs after the handler returned, outside httplib's exception
           // handling: an error here must end the stream, never the process.
           try {
-            std::vector<Generation> out = decode(contexts, sampling, on_token);
+            std::vector<Generation> out = decode(contexts, sampling, *request_pol, on_token);
             for (size_t i = 0; i < out.size(); ++i) {
               StreamedChoice& c = choices[i];
-              if (!c.stopped && c.released < c.text.size()) {  // the held-back tail, now final
-                std::string rest = c.utf8.push(c.text.substr(c.released)) + c.utf8.flush();
-                json j = chat ? chat_chunk(i, rest, TokenRecord{}, false, m) : completion_chunk(i, rest, TokenRecord{}, false, m);
-                j["choices"][0].erase("prealign");
-                send(j);
+              if (!c.stopped) {  // the held-back tail, now final
+                const std::string& text = c.tokens.text();
+                StreamPiece tail{i, "", nullptr, c.tokens.finish(), !c.started};
+                if (c.released < text.size()) tail.text = c.utf8.push(text.substr(c.released));
+                tail.text += c.utf8.flush();
+                if (!tail.text.empty() || !tail.released.empty()) {
+                  chunk(tail);
+                  c.started = true;
+                }
               }
-              send(final_chunk(chat, i, out[i], m));
+              send(final_chunk(chat, i, !c.started, out[i], m));
             }
+            if (sampling.include_usage) send(usage_chunk(chat, out, sampling.n, m));
           } catch (const std::exception& e) {
             send(error_body(std::string("generation failed: ") + e.what(), "server_error", ""));
             count(endpoint, 500);
@@ -316,8 +352,8 @@ struct Server::State {
       json tags = json::array();
       for (int id : tokenizer->tag_ids()) tags.push_back(tokenizer->tag_name(id));
       json model = {{"id", name}, {"object", "model"}, {"created", meta("").created}, {"owned_by", "prealign"},
-                    {"prealign", {{"policy", policy->name()}, {"tags", tags}, {"vocab_size", tokenizer->vocab_size()},
-                                  {"context_length", ck.config.max_seq_len}}}};
+                    {"prealign", {{"policy", policy->name()}, {"policy_locked", o.lock_policy}, {"tags", tags},
+                                  {"vocab_size", tokenizer->vocab_size()}, {"context_length", ck.config.max_seq_len}}}};
       res.set_content(json{{"object", "list"}, {"data", {model}}}.dump(), "application/json");
       count("/v1/models", 200);
     });
@@ -336,6 +372,21 @@ struct Server::State {
            [this](const httplib::Request& q, httplib::Response& r, const httplib::ContentReader& c) {
              handle_generation(q, r, c, true);
            });
+    // The API key, checked before any handler reads the body (so that unread
+    // body must not be taken for the next request: the connection closes).
+    h.set_pre_routing_handler([this](const httplib::Request& req, httplib::Response& res) {
+      if (o.api_key.empty() || !needs_key(req.path)) return httplib::Server::HandlerResponse::Unhandled;
+      if (key_matches(req.get_header_value("Authorization"), o.api_key))
+        return httplib::Server::HandlerResponse::Unhandled;
+      BoundedHttpServer::close_after_response();
+      res.set_header("WWW-Authenticate", "Bearer");
+      const bool none = req.get_header_value("Authorization").empty();
+      reply_error(res, metrics_label(req.path), 401,
+                  none ? "no API key given: send the header \"Authorization: Bearer <key>\""
+                       : "incorrect API key (the header must be \"Authorization: Bearer <key>\")",
+                  "", "invalid_api_key");
+      return httplib::Server::HandlerResponse::Handled;
+    });
     h.set_payload_max_length(o.max_body_bytes);  // a backstop; read_body refuses first
     h.set_exception_handler([this](const httplib::Request& req, httplib::Response& res, std::exception_ptr e) {
       std::string what = "internal error";
@@ -375,7 +426,9 @@ Server::Server(const ServeOptions& options) : s_(std::make_unique<State>()) {
   http.read_bytes = s.o.max_body_bytes + kMaxHeadBytes;
   http.threads = s.o.http_threads;
   s.http = std::make_unique<BoundedHttpServer>(http);
-  s.policy = std::make_unique<Policy>(load_policy(s.o, s.ck, TagVocabulary::of(*s.tokenizer)));
+  s.limits.vocab_size = s.tokenizer->vocab_size();
+  s.vocab = TagVocabulary::of(*s.tokenizer);
+  s.policy = std::make_shared<const Policy>(load_policy(s.o, s.ck, s.vocab));
   s.generator = std::make_unique<Generator>(s.ck.model, *s.tokenizer, *s.policy);
   s.name = s.o.model_name.empty() ? default_name(s.o.model) : s.o.model_name;
   s.routes();

@@ -24,6 +24,8 @@ struct ServeOptions {
   int batch_size = 16;           // choices decoded together
   double read_timeout = 10;      // seconds to receive one request (line, headers and body)
   int http_threads = 16;         // connections served at once
+  std::string api_key;           // "" = no key; else /v1/* and /metrics need "Authorization: Bearer <key>"
+  bool lock_policy = false;      // refuse requests that would loosen `policy`
 
   template <class V>
   void visit(V& v) {
@@ -40,6 +42,11 @@ struct ServeOptions {
     v("batch_size", batch_size, "choices decoded together");
     v("read_timeout", read_timeout, "seconds a client has to send one whole request (then its connection is closed)");
     v("http_threads", http_threads, "connections served at once (a slow client holds one at most --read-timeout)");
+    v("api_key", api_key,
+      "require the header \"Authorization: Bearer KEY\" on /v1/* and /metrics (else 401); also read from "
+      "PREALIGN_API_KEY, which other users cannot see in the process list as they can a command line");
+    v("lock_policy", lock_policy,
+      "refuse (403) any request whose policy, logit_bias or temptation rules would loosen this deployment's policy");
   }
 };
 

@@ -40,4 +40,10 @@ inline std::string make_serve_checkpoint(const std::string& dir) {
   return dir + "/ckpt";
 }
 
+// One such checkpoint per test process, made on first use.
+inline const std::string& shared_serve_checkpoint() {
+  static const std::string path = make_serve_checkpoint(temp_dir());
+  return path;
+}
+
 }  // namespace prealign::testing

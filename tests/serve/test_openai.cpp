@@ -184,7 +184,12 @@ TEST(OpenAiResponses, StopStringsCutTextAndRecords) {
   EXPECT_TRUE(apply_stop(g, {"\n\n", "zz"}));
   EXPECT_EQ(g.text, "abc");
   EXPECT_EQ(g.text_with_tags, "abc");
-  EXPECT_EQ(g.tokens.size(), 1u);  // "c\n" reaches into the stop string
+  ASSERT_EQ(g.tokens.size(), 2u);  // "c\n" reaches into the stop string: it keeps "c"
+  EXPECT_EQ(g.tokens[1].text, "c");
+  Generation at_start = fake_generation({"ab", "<AI>", "\n\nx"});
+  EXPECT_TRUE(apply_stop(at_start, {"\n\n"}));
+  EXPECT_EQ(at_start.tokens.size(), 2u);  // the tag before the stop stays, the token that begins with it goes
+  EXPECT_EQ(at_start.text_with_tags, "ab<AI>");
   EXPECT_EQ(g.finish_reason, "stop_sequence");
   EXPECT_EQ(openai_finish_reason(g), "stop");
   Generation h = fake_generation({"ab"});
@@ -196,7 +201,10 @@ TEST(OpenAiResponses, ShapesUsageAndFinishReasons) {
   std::vector<Generation> gs = {fake_generation({"a", "b"}), fake_generation({"c"})};
   gs[1].finish_reason = "temptation";
   gs[1].stopped_by = "</AI>";
-  json r = completion_response(gs, 2, true, {"cmpl-1", "m", 7});
+  SamplingRequest two;
+  two.n = 2;
+  two.logprobs = true;
+  json r = completion_response(gs, two, {"cmpl-1", "m", 7});
   EXPECT_EQ(r["object"], "text_completion");
   EXPECT_EQ(r["choices"].size(), 2u);
   EXPECT_EQ(r["choices"][0]["text"], "ab");
@@ -206,21 +214,10 @@ TEST(OpenAiResponses, ShapesUsageAndFinishReasons) {
   EXPECT_NEAR(r["choices"][0]["logprobs"]["token_logprobs"][0].get<double>(), std::log(0.5), 1e-6);
   EXPECT_EQ(r["usage"]["prompt_tokens"], 3);  // two choices of one prompt share its 3 tokens
   EXPECT_EQ(r["usage"]["completion_tokens"], 3);
-  json c = chat_response(gs, 1, false, {"chatcmpl-1", "m", 7});
+  json c = chat_response(gs, SamplingRequest{}, {"chatcmpl-1", "m", 7});
   EXPECT_EQ(c["choices"][0]["message"]["content"], "ab");
   EXPECT_TRUE(c["choices"][0]["logprobs"].is_null());
   EXPECT_EQ(c["usage"]["prompt_tokens"], 6);
-}
-
-TEST(OpenAiResponses, Utf8StreamHoldsHalfCharacters) {
-  Utf8Stream s;
-  const std::string euro = "\xE2\x82\xAC";
-  EXPECT_EQ(s.push("a" + euro.substr(0, 1)), "a");
-  EXPECT_EQ(s.push(euro.substr(1, 1)), "");
-  EXPECT_EQ(s.push(euro.substr(2) + "b"), euro + "b");
-  EXPECT_EQ(s.push("\xFF" "c"), "\xEF\xBF\xBD" "c");  // an invalid byte is replaced, not held
-  EXPECT_EQ(s.push("\xE2\x82"), "");
-  EXPECT_EQ(s.flush(), "\xEF\xBF\xBD\xEF\xBF\xBD");  // a cut-off character at the end
 }
 
 }  // namespace
