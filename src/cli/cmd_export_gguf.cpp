@@ -34,7 +34,7 @@ void register_export_gguf_command(CLI::App& export_group) {
       "Norm weights stay F32 in f16 and q8_0 files. Written atomically. docs/formats.md \"GGUF\".");
   auto o = std::make_shared<GgufExportOptions>();
   auto type = std::make_shared<std::string>("f32");
-  cmd->add_option("checkpoint", o->checkpoint, "checkpoint directory (prealign train --out RUN: RUN/final)")
+  cmd->add_option("checkpoint", o->checkpoint, "checkpoint directory (prealign train --out RUN writes RUN/checkpoint)")
       ->required();
   cmd->add_option("--out,-o", o->out, "the .gguf file to write")->required();
   cmd->add_option("--type", *type,
