@@ -31,5 +31,7 @@ void register_eval_tag_agreement_command(CLI::App& eval);
 void register_eval_redteam_command(CLI::App& eval);
 void register_eval_compare_command(CLI::App& eval);
 void register_eval_prompts_command(CLI::App& eval);
+// Subcommands of `prealign export`: each format adds itself to the group.
+void register_export_gguf_command(CLI::App& export_group);  // export gguf: checkpoint -> llama.cpp
 
 }  // namespace prealign
