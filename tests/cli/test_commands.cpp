@@ -104,7 +104,7 @@ TEST_F(Commands, GenerateIsSeededObeysThePolicyAndRefusesBadFlags) {
 }
 
 TEST_F(Commands, TrainWritesACheckpointAndAStepLogAndRefusesBadObjectives) {
-  const std::string d = demo(), out = temp_dir() + "/run";
+  const std::string d = demo(), tmp = temp_dir(), out = tmp + "/run";  // temp_dir() empties the directory
   const CliResult r = run_prealign("train --data '" + d + "/data' --out '" + out +
                                    "' --model dim=16,layers=1,heads=2,ctx=32 --steps 4 --batch-size 2 --seq-len 32 "
                                    "--objective conditional --eval-every 2 --eval-batches 1");
@@ -126,10 +126,10 @@ TEST_F(Commands, TrainWritesACheckpointAndAStepLogAndRefusesBadObjectives) {
   const json policy = json::parse(read_file(out + "/checkpoint/policy.json"));
   EXPECT_EQ(policy["name"], "good_only") << "a conditional run stores PHF's inference policy";
 
-  const CliResult bad = run_prealign("train --data '" + d + "/data' --out '" + temp_dir() + "/x' --objective nope");
+  const CliResult bad = run_prealign("train --data '" + d + "/data' --out '" + tmp + "/x' --objective nope");
   EXPECT_EQ(bad.status, 1);
   EXPECT_TRUE(contains(bad.output, "nope") && contains(bad.output, "conditional")) << bad.output;
-  const CliResult no_data = run_prealign("train --data /nonexistent/data --out '" + temp_dir() + "/y'");
+  const CliResult no_data = run_prealign("train --data /nonexistent/data --out '" + tmp + "/y'");
   EXPECT_EQ(no_data.status, 1);
   EXPECT_TRUE(contains(no_data.output, "/nonexistent/data")) << no_data.output;
   const CliResult again = run_prealign("train --data '" + d + "/data' --out '" + out + "' --steps 4");
