@@ -19,6 +19,8 @@ void register_commands(CLI::App& app) {
   register_lint_command(app);
   register_synth_command(app);
   register_probe_command(app);
+  register_import_command(app);
+  register_export_command(app);
   // `prealign eval <what>`: each evaluation registers itself on this group.
   auto* eval = app.add_subcommand("eval", "measure models: misalignment, held-out loss, red-team, tag agreement, ...");
   eval->require_subcommand(1);

@@ -56,7 +56,8 @@ std::vector<int> Generator::context_for(const std::string& prompt) const {
   std::vector<int> ctx{Tokenizer::kBos};
   const auto& start = policy_.start_tags();
   if (!policy_.start_after_prompt()) ctx.insert(ctx.end(), start.begin(), start.end());
-  const std::vector<int> text = tokenizer_.encode(prompt);  // tag parsing off: never yields a tag id
+  // Tag parsing off: never yields a tag id. The prompt starts the text.
+  const std::vector<int> text = tokenizer_.encode_start(prompt);
   ctx.insert(ctx.end(), text.begin(), text.end());
   if (policy_.start_after_prompt()) ctx.insert(ctx.end(), start.begin(), start.end());
   return ctx;
