@@ -15,10 +15,15 @@ packages=(
   clang libclang-rt-14-dev           # libFuzzer, ASan, UBSan: scripts/fuzz.sh
 )
 # PyTorch's Python package: the reference the tests compare logits and safetensors
-# with (PythonReference.*, Safetensors.InteroperatesWithPython), and the bench/
-# baselines. scripts/test.sh asks for it; the demo does not need it.
+# with (PythonReference.*, Safetensors.InteroperatesWithPython, HfExport.*), and the
+# bench/ baselines. scripts/test.sh asks for it; the demo does not need it.
 if [ "${PREALIGN_BENCH_DEPS:-0}" = 1 ] || [ "${PREALIGN_TEST_DEPS:-0}" = 1 ]; then
   packages+=(python3-torch)
+fi
+# SentencePiece's Python package: Hugging Face's LlamaTokenizer logic in the tests
+# of `export hf` (tests/interop/hf_llama_tokenizer.py).
+if [ "${PREALIGN_TEST_DEPS:-0}" = 1 ]; then
+  packages+=(python3-sentencepiece)
 fi
 
 missing=()

@@ -240,7 +240,8 @@ void register_encode(CLI::App& parent) {
   auto* cmd = parent.add_subcommand(
       "encode",
       "encode text as untrusted input (tag names in it stay plain text) and print the token ids.\n"
-      "The text is the argument, or stdin byte for byte (including its final newline).\n"
+      "The text is the argument, or stdin byte for byte (including its final newline), encoded as a whole\n"
+      "text: with the leading space of SentencePiece's add_dummy_prefix if the model has it (imported models).\n"
       "Example: echo 'x = <|bad|>' | prealign tokenizer encode --tokenizer tok/ --json");
   auto tokenizer = std::make_shared<std::string>();
   auto tagsets = std::make_shared<std::vector<std::string>>();
@@ -257,7 +258,7 @@ void register_encode(CLI::App& parent) {
   cmd->callback([=] {
     const Tokenizer tok = open_tokenizer(*tokenizer, *tagsets);
     const std::string input = text_opt->count() ? *text : read_stdin();
-    const std::vector<int> ids = tok.encode(input);
+    const std::vector<int> ids = tok.encode_start(input);  // a whole text (add_dummy_prefix, if the model has it)
     if (*as_json) {
       json pieces = json::array();
       for (int id : ids) pieces.push_back(tok.piece(id));
@@ -274,7 +275,8 @@ void register_decode(CLI::App& parent) {
   auto* cmd = parent.add_subcommand(
       "decode",
       "decode token ids to text, written byte for byte (no newline added). Tags are dropped unless --show-tags.\n"
-      "Ids come as arguments or on stdin (integers, or the JSON of `encode --json`).\n"
+      "Ids come as arguments or on stdin (integers, or the JSON of `encode --json`). The inverse of encode:\n"
+      "a model with add_dummy_prefix loses the one leading space encode put there.\n"
       "Example: prealign tokenizer decode --tokenizer tok/ --show-tags 4 310 57");
   auto tokenizer = std::make_shared<std::string>();
   auto tagsets = std::make_shared<std::vector<std::string>>();
@@ -293,7 +295,7 @@ void register_decode(CLI::App& parent) {
     std::string joined;
     for (const std::string& s : *ids) joined += s + " ";
     const std::vector<int> parsed = ids->empty() ? parse_ids(read_stdin(), "stdin") : parse_ids(joined, "ids");
-    const std::string text = tok.decode(parsed, *show_tags);
+    const std::string text = tok.decode_start(parsed, *show_tags);  // the inverse of encode
     std::fwrite(text.data(), 1, text.size(), stdout);
   });
 }

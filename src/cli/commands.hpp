@@ -22,6 +22,8 @@ void register_classifier_command(CLI::App& app);  // classifier train|eval (fast
 void register_lint_command(CLI::App& app);        // tagged corpus vs a policy grammar
 void register_synth_command(CLI::App& app);       // synth world|llm|cost: seed-000 corpora
 void register_probe_command(CLI::App& app);       // probe train|eval|attach: mode probes
+void register_import_command(CLI::App& app);      // import hf: a Hugging Face Llama model -> checkpoint
+void register_export_command(CLI::App& app);      // export hf|gguf: a checkpoint -> other formats
 // Subcommands of `prealign eval`; register_eval_commands calls one function per
 // evaluation (cmd_eval_<name>.cpp), each adding itself to `eval`.
 void register_eval_commands(CLI::App& eval);

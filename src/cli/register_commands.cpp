@@ -19,14 +19,12 @@ void register_commands(CLI::App& app) {
   register_lint_command(app);
   register_synth_command(app);
   register_probe_command(app);
+  register_import_command(app);
+  register_export_command(app);
   // `prealign eval <what>`: each evaluation registers itself on this group.
   auto* eval = app.add_subcommand("eval", "measure models: misalignment, held-out loss, red-team, tag agreement, ...");
   eval->require_subcommand(1);
   register_eval_commands(*eval);
-  // `prealign export <format>`: a checkpoint in another ecosystem's format.
-  auto* export_group = app.add_subcommand("export", "write a checkpoint in another tool's format: gguf (llama.cpp)");
-  export_group->require_subcommand(1);
-  register_export_gguf_command(*export_group);
 }
 
 }  // namespace prealign

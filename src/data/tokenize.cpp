@@ -69,9 +69,12 @@ struct SplitWriter {
   }
 };
 
-void append_encoded(const Tokenizer& tok, std::string_view text, std::vector<int32_t>& out) {
+// `at_start`: no text of the document came before (tags may have): the text
+// gets the leading space a tokenizer with add_dummy_prefix was trained with.
+void append_encoded(const Tokenizer& tok, std::string_view text, std::vector<int32_t>& out, bool& at_start) {
   if (text.empty()) return;
-  std::vector<int> ids = tok.encode(text);
+  std::vector<int> ids = at_start ? tok.encode_start(text) : tok.encode(text);
+  at_start = false;
   out.insert(out.end(), ids.begin(), ids.end());
 }
 
@@ -88,11 +91,12 @@ void encode_document(const Document& doc, const Tokenizer& tok, std::vector<int3
   if (doc.tagged) pieces = parse_markup(doc.text, tok.tagset());
   const std::string_view text = doc.text;
   size_t p = 0;
+  bool at_start = true;
   for (const Segment& seg : segs) {
     starts.push_back(tokens.size());
     scores.insert(scores.end(), seg.scores.begin(), seg.scores.end());
     if (!doc.tagged) {
-      append_encoded(tok, text.substr(seg.begin, seg.end - seg.begin), tokens);
+      append_encoded(tok, text.substr(seg.begin, seg.end - seg.begin), tokens, at_start);
       continue;
     }
     for (; p < pieces.size() && pieces[p].offset < seg.end; ++p) {
@@ -103,7 +107,7 @@ void encode_document(const Document& doc, const Tokenizer& tok, std::vector<int3
       }
       uint64_t b = std::max<uint64_t>(piece.offset, seg.begin), pend = piece.offset + piece.text.size();
       uint64_t e = std::min<uint64_t>(pend, seg.end);
-      if (e > b) append_encoded(tok, text.substr(b, e - b), tokens);
+      if (e > b) append_encoded(tok, text.substr(b, e - b), tokens, at_start);
       if (pend > seg.end) break;  // the rest of this text piece belongs to the next segment
     }
   }

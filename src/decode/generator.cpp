@@ -56,7 +56,8 @@ std::vector<int> prompt_context(const Tokenizer& tokenizer, const Policy& policy
   std::vector<int> ctx{Tokenizer::kBos};
   const auto& start = policy.start_tags();
   if (!policy.start_after_prompt()) ctx.insert(ctx.end(), start.begin(), start.end());
-  const std::vector<int> text = tokenizer.encode(prompt);  // tag parsing off: never yields a tag id
+  // Tag parsing off: never yields a tag id. The prompt starts the text.
+  const std::vector<int> text = tokenizer.encode_start(prompt);
   ctx.insert(ctx.end(), text.begin(), text.end());
   if (policy.start_after_prompt()) ctx.insert(ctx.end(), start.begin(), start.end());
   return ctx;

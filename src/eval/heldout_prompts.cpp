@@ -24,10 +24,12 @@ std::vector<std::string> heldout_prompts(const HeldoutPromptOptions& o) {
   std::vector<std::string> prompts;
   std::set<std::string> seen;
   for (const auto& sh : data.val)
-    for (uint64_t s = 0; s < sh->n_segments() && prompts.size() < size_t(o.max); ++s) {
+    for (uint64_t s = 0, d = 0; s < sh->n_segments() && prompts.size() < size_t(o.max); ++s) {
       std::vector<int> ids;
       for (uint64_t k = sh->segment_token_begin(s); k < sh->segment_token_end(s); ++k) ids.push_back(sh->token(k));
-      std::string text = tok.decode(ids);
+      while (d + 1 < sh->n_docs() && sh->doc_segment_end(d) <= s) ++d;
+      // A document's first segment was encoded as the start of a text (add_dummy_prefix).
+      std::string text = s == sh->doc_segment_begin(d) ? tok.decode_start(ids) : tok.decode(ids);
       while (!text.empty() && (text.back() == '\n' || text.back() == '\r')) text.pop_back();
       if (text.empty() || text.size() > size_t(o.max_chars) || text.find('\n') != std::string::npos) continue;
       if (!std::regex_search(text, re) || !seen.insert(text).second) continue;

@@ -22,7 +22,8 @@ std::vector<int> scenario_context(const ModeModel& m, const Scenario& s, bool lo
   const Tokenizer& tok = m.tokenizer;
   std::vector<int> ctx = {Tokenizer::kBos};
   for (size_t i = 0; i < s.turns.size(); ++i) {
-    std::vector<int> ids = tok.encode(s.turns[i]);  // plain text: typed tags stay text
+    // plain text: typed tags stay text; the first turn starts the text (add_dummy_prefix)
+    std::vector<int> ids = i == 0 ? tok.encode_start(s.turns[i]) : tok.encode(s.turns[i]);
     const bool ai_turn = i % 2 == 1;
     if (ai_turn) ctx.push_back(tok.tag_id("<AI>"));
     ctx.insert(ctx.end(), ids.begin(), ids.end());

@@ -55,7 +55,8 @@ LabelledTokens label_tokens(const std::string& text, const Tokenizer& tok, const
       out.ids.push_back(tok.tag_id(p.text));
       is_tag.push_back(1);
     } else {
-      for (int id : tok.encode(p.text)) {
+      const bool first_text = std::none_of(is_tag.begin() + 1, is_tag.end(), [](char t) { return !t; });
+      for (int id : first_text ? tok.encode_start(p.text) : tok.encode(p.text)) {
         out.ids.push_back(id);
         is_tag.push_back(0);
       }

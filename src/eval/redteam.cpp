@@ -65,10 +65,12 @@ class Evaluator {
 std::vector<std::string> corpus_fragments(const Dataset& data, const Tokenizer& tok) {
   std::vector<std::string> out;
   for (const auto& sh : data.val)
-    for (uint64_t s = 0; s < sh->n_segments(); ++s) {
+    for (uint64_t s = 0, d = 0; s < sh->n_segments(); ++s) {
       std::vector<int> ids;
       for (uint64_t k = sh->segment_token_begin(s); k < sh->segment_token_end(s); ++k) ids.push_back(sh->token(k));
-      std::string text = tok.decode(ids);
+      while (d + 1 < sh->n_docs() && sh->doc_segment_end(d) <= s) ++d;
+      // A document's first segment was encoded as the start of a text (add_dummy_prefix).
+      std::string text = s == sh->doc_segment_begin(d) ? tok.decode_start(ids) : tok.decode(ids);
       if (text.find_first_not_of(" \t\r\n") != std::string::npos) out.push_back(text);
     }
   if (out.empty()) fail(data.dir, "no non-blank held-out segments to build red-team prompts from");

@@ -189,7 +189,8 @@ ordered_json ModelConfig::to_hf_json() const {
   j["attention_bias"] = false;
   j["bos_token_id"] = 1;
   j["eos_token_id"] = 2;
-  j["pad_token_id"] = 3;
+  if (pad_token_id >= 0) j["pad_token_id"] = pad_token_id;
+  else j["pad_token_id"] = nullptr;
   j["torch_dtype"] = "float32";
   return j;
 }
@@ -217,6 +218,8 @@ ModelConfig ModelConfig::from_hf_json(const json& j, const std::string& where) {
   c.norm_eps = json_optional<double>(j, "rms_norm_eps", 1e-6, where);
   c.rope_theta = json_optional<double>(j, "rope_theta", 10000.0, where);
   c.tie_embeddings = json_optional<bool>(j, "tie_word_embeddings", false, where);
+  c.pad_token_id = -1;  // LlamaConfig's default: none
+  if (j.contains("pad_token_id") && !j["pad_token_id"].is_null()) c.pad_token_id = json_required<int>(j, "pad_token_id", where);
   if (c.hidden_dim <= 0) fail(where, "intermediate_size must be positive");
   if (j.contains("head_dim") && !j["head_dim"].is_null() && c.n_heads > 0 &&
       json_required<int>(j, "head_dim", where) != c.dim / c.n_heads)

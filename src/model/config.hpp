@@ -19,6 +19,9 @@ struct ModelConfig {
   double rope_theta = 10000.0;
   double norm_eps = 1e-5;
   bool tie_embeddings = true;
+  // config.json's pad_token_id: <pad> of the tokenizer, -1 (written as null) when it
+  // has none (imported Llama tokenizers). Not part of the model's shape.
+  int pad_token_id = 3;
 
   // Presets, ~1M to ~25M parameters at vocab 4096: tiny, small, base, medium, large.
   static ModelConfig preset(const std::string& name, int vocab_size);

@@ -31,7 +31,9 @@ SafetensorsEntry parse_entry(const std::string& path, const std::string& name, c
   SafetensorsEntry out;
   out.name = name;
   const size_t elem = e["dtype"].is_string() ? safetensors_dtype_size(e["dtype"].get<std::string>()) : 0;
-  if (elem == 0) bad("unsupported dtype " + e["dtype"].dump() + " (supported: F32, F16, BF16, F64, I64, I32, U8)");
+  if (elem == 0)
+    fail(path, what + "unsupported dtype " + e["dtype"].dump() + " (supported: F32, F16, BF16, F64, I64, I32, U8)",
+         "quantized or 8-bit weights cannot be read: use a float release of the model, or convert it first");
   out.dtype = e["dtype"].get<std::string>();
   if (!e["shape"].is_array()) bad("shape is not an array");
   uint64_t numel = 1;

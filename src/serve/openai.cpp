@@ -11,8 +11,11 @@ std::vector<int> chat_context(const std::vector<ChatMessage>& messages, const To
   const std::vector<int>& start = policy.start_tags();
   const bool after = policy.start_after_prompt();
   std::vector<int> ctx{Tokenizer::kBos};
+  bool at_start = true;  // the first text starts the sequence (add_dummy_prefix)
   auto text = [&](const std::string& s) {
-    const std::vector<int> ids = tokenizer.encode(s);  // untrusted text: tag parsing off
+    // untrusted text: tag parsing off
+    const std::vector<int> ids = at_start ? tokenizer.encode_start(s) : tokenizer.encode(s);
+    at_start = at_start && s.empty();
     ctx.insert(ctx.end(), ids.begin(), ids.end());
   };
   if (!after) ctx.insert(ctx.end(), start.begin(), start.end());

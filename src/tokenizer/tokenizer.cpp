@@ -54,6 +54,28 @@ bool spans_word_cut(const std::string& piece) {
   return false;
 }
 
+// A ModelProto field appended to a serialized model: normalizer_spec (field 3)
+// { add_dummy_prefix (field 3) = false }. Protobuf merges a message field that
+// occurs twice, so this turns the option off and leaves everything else as it was.
+constexpr std::string_view kNoDummyPrefix("\x1a\x02\x18\x00", 4);
+
+// Whether SentencePiece puts a space before a text: asked of SentencePiece itself
+// rather than read from the file. The space comes as a piece starting with U+2581
+// or as its three byte pieces.
+bool adds_dummy_prefix(const spm::Processor& sp) {
+  std::vector<int> ids;
+  if (!sp.encode("a", &ids).ok) return false;  // the caller's checks report an unusable model
+  std::string surface;
+  for (int id : ids) {
+    if (id < 0 || id >= sp.piece_size()) return false;
+    const std::string& p = sp.id_to_piece(id);
+    if (sp.is_byte(id) && p.size() == 6) surface += char(std::stoi(p.substr(3, 2), nullptr, 16));
+    else surface += p;
+    if (surface.size() >= kSpaceMark.size()) break;
+  }
+  return surface.compare(0, kSpaceMark.size(), kSpaceMark) == 0;
+}
+
 }  // namespace
 
 Tokenizer::Tokenizer() = default;
@@ -77,8 +99,19 @@ Tokenizer Tokenizer::load_dir(const std::string& dir) {
 Tokenizer Tokenizer::from_serialized(const std::string& model_bytes, const Tagset& tagset, const std::string& where) {
   Tokenizer t;
   t.sp_ = spm::library().new_processor();
-  const spm::Status status = t.sp_->load(model_bytes);
+  spm::Status status = t.sp_->load(model_bytes);
   if (!status.ok) fail(where, "not a usable SentencePiece model: " + status.message, kRetrainHint);
+  // encode() cuts text into words and hands SentencePiece one word at a time, so
+  // SentencePiece must not put a space before each of them: encode_start() puts
+  // the one space add_dummy_prefix stands for before the start of a text instead.
+  t.add_dummy_prefix_ = adds_dummy_prefix(*t.sp_);
+  if (t.add_dummy_prefix_) {
+    t.sp_ = spm::library().new_processor();
+    status = t.sp_->load(model_bytes + std::string(kNoDummyPrefix));
+    if (!status.ok || adds_dummy_prefix(*t.sp_))
+      fail(where, "cannot turn off the model's add_dummy_prefix" + (status.ok ? "" : ": " + status.message),
+           "this is a bug in prealign; please report it with the model file");
+  }
   t.model_bytes_ = model_bytes;
   t.tagset_ = tagset;
   t.init(where);
@@ -88,8 +121,16 @@ Tokenizer Tokenizer::from_serialized(const std::string& model_bytes, const Tagse
 // Builds the id tables and checks every promise the rest of prealign relies on.
 void Tokenizer::init(const std::string& where) {
   const int n = sp_->piece_size();
-  if (n <= 4 || sp_->unk_id() != kUnk || sp_->bos_id() != kBos || sp_->eos_id() != kEos || sp_->pad_id() != kPad)
-    fail(where, "not a prealign tokenizer: <unk>, <s>, </s>, <pad> must have ids 0, 1, 2, 3", kRetrainHint);
+  // <pad> is optional (Llama's tokenizers have none); prealign never feeds it to a model.
+  if (n <= 3 || sp_->unk_id() != kUnk || sp_->bos_id() != kBos || sp_->eos_id() != kEos ||
+      (sp_->pad_id() != kPad && sp_->pad_id() != -1))
+    fail(where,
+         "special ids <unk> " + std::to_string(sp_->unk_id()) + ", <s> " + std::to_string(sp_->bos_id()) + ", </s> " +
+             std::to_string(sp_->eos_id()) + ", <pad> " + std::to_string(sp_->pad_id()) +
+             ": prealign needs <unk>, <s>, </s> at ids 0, 1, 2 and <pad> at 3 or none",
+         std::string("prealign places BOS and EOS by these ids (so does every Llama tokenizer.model); ") +
+             kRetrainHint);
+  pad_id_ = sp_->pad_id();
   id_bytes_.assign(n, std::string());
   is_text_.assign(n, 0);
   id_to_tag_.assign(n, std::string());
@@ -118,7 +159,7 @@ void Tokenizer::init(const std::string& where) {
   tag_ids_.clear();
   for (const TagSpec& t : tagset_.tags()) {
     const int id = sp_->piece_to_id(t.name);
-    if (id < 4 || id >= n || !sp_->is_control(id) || sp_->id_to_piece(id) != t.name)
+    if (id < 0 || id >= n || is_special(id) || !sp_->is_control(id) || sp_->id_to_piece(id) != t.name)
       fail(where, "tag \"" + t.name + "\" is not a control symbol of the model",
            "the model was trained with another tagset: pass that tagset, or retrain with this one");
     tag_ids_.push_back(id);
@@ -138,9 +179,10 @@ void Tokenizer::check_round_trip(const std::string& where) const {
                                      std::string("nul\0byte", 8)};
   for (const TagSpec& t : tagset_.tags()) probes.push_back("x" + t.name + " " + t.name);
   for (const std::string& p : probes)
-    if (decode(encode(p)) != p)
+    if (decode(encode(p)) != p || decode_start(encode_start(p)) != p)
       fail(where, "the model does not reproduce text exactly (e.g. " + json(p).dump() + ")",
-           std::string("its normalization or whitespace settings differ from prealign's; ") + kRetrainHint);
+           std::string("its normalization or whitespace settings differ from prealign's (it needs byte fallback, "
+                       "identity normalization and no whitespace folding); ") + kRetrainHint);
 }
 
 std::vector<int> Tokenizer::encode(std::string_view text) const {
@@ -173,6 +215,16 @@ std::vector<int> Tokenizer::encode(std::string_view text) const {
   }
   encode_plain(text.substr(start), out);
   return out;
+}
+
+std::vector<int> Tokenizer::encode_start(std::string_view text) const {
+  // SentencePiece puts nothing before an empty text.
+  if (!add_dummy_prefix_ || text.empty()) return encode(text);
+  std::string spaced;
+  spaced.reserve(text.size() + 1);
+  spaced += ' ';
+  spaced += text;
+  return encode(spaced);
 }
 
 // Word splitting: a cut before a space that follows a non-space, and after a
@@ -262,6 +314,16 @@ void Tokenizer::encode_word(std::string_view word, std::vector<int>& out) const 
 }
 
 std::string Tokenizer::decode(const std::vector<int>& ids, bool show_tags) const {
+  return decode_impl(ids, show_tags, false);
+}
+
+std::string Tokenizer::decode_start(const std::vector<int>& ids, bool show_tags) const {
+  return decode_impl(ids, show_tags, add_dummy_prefix_);
+}
+
+// strip_prefix: drop the leading space of the first token that has text (tags
+// and specials have none), as SentencePiece's decoder does under add_dummy_prefix.
+std::string Tokenizer::decode_impl(const std::vector<int>& ids, bool show_tags, bool strip_prefix) const {
   std::string out;
   const int n = vocab_size();
   for (int id : ids) {
@@ -270,9 +332,17 @@ std::string Tokenizer::decode(const std::vector<int>& ids, bool show_tags) const
            "ids must come from this tokenizer");
     if (show_tags && !id_to_tag_[id].empty()) {
       out += id_to_tag_[id];
-    } else {
-      out += id_bytes_[id];
+      continue;
     }
+    const std::string& bytes = id_bytes_[id];
+    if (strip_prefix && !bytes.empty()) {
+      strip_prefix = false;
+      if (bytes[0] == ' ') {
+        out.append(bytes, 1, std::string::npos);
+        continue;
+      }
+    }
+    out += bytes;
   }
   return out;
 }
@@ -293,7 +363,9 @@ int Tokenizer::vocab_size() const { return static_cast<int>(id_bytes_.size()); }
 
 bool Tokenizer::is_tag(int id) const { return id >= 0 && id < vocab_size() && !id_to_tag_[id].empty(); }
 
-bool Tokenizer::is_special(int id) const { return id >= kUnk && id <= kPad; }
+bool Tokenizer::is_special(int id) const {
+  return id == kUnk || id == kBos || id == kEos || (pad_id_ >= 0 && id == pad_id_);
+}
 
 int Tokenizer::tag_id(std::string_view name) const {
   const auto& tags = tagset_.tags();

@@ -110,6 +110,7 @@ void build_model(Run& r, const LoadedCheckpoint* from) {
   } else {
     ModelConfig cfg = ModelConfig::parse(r.o.model, vocab);
     cfg.max_seq_len = std::max(cfg.max_seq_len, r.o.seq_len);
+    cfg.pad_token_id = r.tokenizer->pad_id();
     r.model = LlamaModel(cfg);
   }
   r.model->to(r.device);

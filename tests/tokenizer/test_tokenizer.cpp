@@ -236,7 +236,7 @@ TEST(TokenizerFiles, RefusesForeignModels) {
   refused({{"normalization_rule_name", "nmt_nfkc"}, {"add_dummy_prefix", "true"}, {"remove_extra_whitespaces", "true"}},
           "nfkc.model", {"does not reproduce"});
   refused({{"byte_fallback", "false"}}, "nobytes.model", {"byte-fallback"});
-  refused({{"pad_id", "-1"}}, "pad.model", {"ids 0, 1, 2, 3"});
+  refused({{"bos_id", "3"}, {"pad_id", "1"}}, "ids.model", {"<s> 3", "ids 0, 1, 2"});
   // The same settings as ours load fine.
   Tokenizer ok = Tokenizer::from_serialized(foreign_model({}), good_bad(), "ok.model");
   EXPECT_EQ(ok.tag_ids(), (std::vector<int>{4, 5}));
