@@ -50,7 +50,7 @@ inline const std::string& llama_tokenizer_model() {
   static const std::string model = [] {
     std::string out;
     const spm::Status st = spm::library().train({{"model_type", "bpe"},
-                                                 {"vocab_size", "600"},
+                                                 {"vocab_size", "450"},
                                                  {"byte_fallback", "true"},
                                                  {"normalization_rule_name", "identity"},
                                                  {"add_dummy_prefix", "true"},
@@ -200,7 +200,7 @@ inline const std::string& prealign_tokenizer_model() {
     const std::vector<std::string> lines = fixture_lines();
     size_t i = 0;
     TokenizerTrainOptions o;
-    o.vocab_size = 600;
+    o.vocab_size = 450;
     o.threads = 1;
     set_quiet(true);
     Tokenizer::train([&](std::string& d) { return i < lines.size() ? (d = lines[i++] + "\n", true) : false; },
