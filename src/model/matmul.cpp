@@ -50,6 +50,9 @@ struct Kernels {
   dnnl::stream stream{engine};
   // Primitives by shape and strides: a model calls a handful of shapes millions of times.
   std::unordered_map<std::string, dnnl::matmul> cache;
+  // A CPU without bf16 instructions (AVX-512 BF16, AMX; e.g. AMD Zen 3) has no oneDNN bf16
+  // kernel: found out once, then bf16 products take the float32 fallback.
+  bool bf16_unavailable = false;
 };
 
 Kernels& kernels() {
@@ -89,8 +92,13 @@ Tensor onednn_matmul(const Tensor& a, const Tensor& b) {
   auto it = k.cache.find(key);
   if (it == k.cache.end()) {
     if (k.cache.size() > 4096) k.cache.clear();  // unbounded shapes (growing contexts): start over
-    dnnl::matmul::primitive_desc pd(dnnl::matmul::desc(ad, bd, cd), k.engine);
-    it = k.cache.emplace(key, dnnl::matmul(pd)).first;
+    try {
+      dnnl::matmul::primitive_desc pd(dnnl::matmul::desc(ad, bd, cd), k.engine);
+      it = k.cache.emplace(key, dnnl::matmul(pd)).first;
+    } catch (const dnnl::error&) {  // no kernel for these types on this CPU: the caller falls back
+      if (a.scalar_type() == torch::kBFloat16 || b.scalar_type() == torch::kBFloat16) k.bf16_unavailable = true;
+      return Tensor();
+    }
   }
   dnnl::memory am(ad, k.engine, const_cast<void*>(a.data_ptr())), bm(bd, k.engine, const_cast<void*>(b.data_ptr())),
       cm(cd, k.engine, c.data_ptr());
@@ -125,7 +133,8 @@ Tensor to_compute(const Tensor& t, torch::ScalarType dtype) {
 // Product of operands already in compute form (to_compute), as float32.
 Tensor compute_matmul(const Tensor& a, const Tensor& b, torch::ScalarType dtype) {
 #ifdef PREALIGN_HAVE_ONEDNN
-  if (g_use_onednn && dtype == torch::kBFloat16 && a.device().is_cpu() && (a.dim() == 2 || a.dim() == 3)) {
+  if (g_use_onednn && dtype == torch::kBFloat16 && a.device().is_cpu() && (a.dim() == 2 || a.dim() == 3) &&
+      !kernels().bf16_unavailable) {
     // oneDNN's bf16 kernels want row-major weights: a transposed one (x @ w^T, q @ k^T) is
     // reordered inside every call, which made those products slower than float32
     // (bench/train_precision.sh). A copy here costs K*N, the product M*K*N.
