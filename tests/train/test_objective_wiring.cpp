@@ -8,6 +8,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <memory>
 
 #include "dataset_fixture.hpp"
 #include "model/llama.hpp"
@@ -53,6 +54,23 @@ class ObjectiveWiring : public prealign::testing::ScoredDatasetSuite {
       }
     return out;
   }
+  // The dataset, its tokenizer, objective `name` with every option at its default (as
+  // `prealign train --objective NAME` builds it), a small random model and one batch.
+  struct Setup {
+    Dataset data;
+    Tokenizer tok;
+    std::unique_ptr<Objective> obj;
+    LlamaModel m{nullptr};
+    Step s;
+  };
+  // On the heap: the objective was built from `data`, which must not move under it.
+  std::unique_ptr<Setup> set_up(const std::string& name) {
+    auto u = std::unique_ptr<Setup>(new Setup{Dataset::open(*data_), Tokenizer::load_dir(*data_), nullptr, LlamaModel(nullptr), Step{}});
+    u->obj = make_objective(defaults(name), u->data, u->tok, torch::kCPU, 32);
+    u->m = model(u->tok.vocab_size());
+    u->s = step(*u->obj, u->data, u->m);
+    return u;
+  }
   static ObjectiveOptions defaults(const std::string& name) {
     ObjectiveOptions o;  // everything at its default, as `prealign train --objective NAME` gives
     o.name = name;
@@ -78,11 +96,9 @@ class ObjectiveWiring : public prealign::testing::ScoredDatasetSuite {
 }  // namespace
 
 TEST_F(ObjectiveWiring, UnlikelihoodUsesTheBatchLabelsAndPhfAlpha) {
-  Dataset data = Dataset::open(*data_);
-  Tokenizer tok = Tokenizer::load_dir(*data_);
-  auto obj = make_objective(defaults("unlikelihood"), data, tok, torch::kCPU, 32);
-  auto m = model(tok.vocab_size());
-  Step s = step(*obj, data, m);
+  const auto u = set_up("unlikelihood");
+  Step& s = u->s;
+  Objective* obj = u->obj.get();
   expect_both_labels(s);
   const auto lp = log_probs(s);
   const double alpha = 0.01;  // PHF configs/pep8/unlikelihood.yml
@@ -98,11 +114,9 @@ TEST_F(ObjectiveWiring, UnlikelihoodUsesTheBatchLabelsAndPhfAlpha) {
 }
 
 TEST_F(ObjectiveWiring, RwrWeightsEachTokenByItsSegmentScoreWithPhfBeta) {
-  Dataset data = Dataset::open(*data_);
-  Tokenizer tok = Tokenizer::load_dir(*data_);
-  auto obj = make_objective(defaults("rwr"), data, tok, torch::kCPU, 32);
-  auto m = model(tok.vocab_size());
-  Step s = step(*obj, data, m);
+  const auto u = set_up("rwr");
+  Step& s = u->s;
+  Objective* obj = u->obj.get();
   expect_both_labels(s);
   const auto lp = log_probs(s);
   const double beta = 10;  // PHF configs/pep8/rwr.yml
@@ -117,11 +131,11 @@ TEST_F(ObjectiveWiring, RwrWeightsEachTokenByItsSegmentScoreWithPhfBeta) {
 }
 
 TEST_F(ObjectiveWiring, AwrWeightsByAdvantageWithPhfAlphaBetaAndTrainsTheTrunkThroughTheValueHead) {
-  Dataset data = Dataset::open(*data_);
-  Tokenizer tok = Tokenizer::load_dir(*data_);
-  auto obj = make_objective(defaults("awr"), data, tok, torch::kCPU, 32);
-  auto m = model(tok.vocab_size());
-  Step s = step(*obj, data, m);
+  const auto u = set_up("awr");
+  Step& s = u->s;
+  Dataset& data = u->data;
+  Objective* obj = u->obj.get();
+  LlamaModel& m = u->m;
   expect_both_labels(s);
   const auto lp = log_probs(s);
   // The value head, read back from the objective: V = hidden . w + b.
@@ -159,11 +173,11 @@ TEST_F(ObjectiveWiring, AwrWeightsByAdvantageWithPhfAlphaBetaAndTrainsTheTrunkTh
 }
 
 TEST_F(ObjectiveWiring, ConditionalTrainsOnTagTokensAndLeavesATenthUntagged) {
-  Dataset data = Dataset::open(*data_);
-  Tokenizer tok = Tokenizer::load_dir(*data_);
-  auto obj = make_objective(defaults("conditional"), data, tok, torch::kCPU, 32);
-  auto m = model(tok.vocab_size());
-  Step s = step(*obj, data, m);
+  const auto u = set_up("conditional");
+  Step& s = u->s;
+  Dataset& data = u->data;
+  Tokenizer& tok = u->tok;
+  Objective* obj = u->obj.get();
   const auto lp = log_probs(s);
   double all = 0, text = 0;
   int tags = 0;
@@ -199,11 +213,9 @@ TEST_F(ObjectiveWiring, ConditionalTrainsOnTagTokensAndLeavesATenthUntagged) {
 }
 
 TEST_F(ObjectiveWiring, FilterIsMleOverTheDocumentsItKeeps) {
-  Dataset data = Dataset::open(*data_);
-  Tokenizer tok = Tokenizer::load_dir(*data_);
-  auto obj = make_objective(defaults("filter"), data, tok, torch::kCPU, 32);
-  auto m = model(tok.vocab_size());
-  Step s = step(*obj, data, m);
+  const auto u = set_up("filter");
+  Step& s = u->s;
+  Objective* obj = u->obj.get();
   const auto lp = log_probs(s);
   double all = 0;
   for (double x : lp) all += -x;
