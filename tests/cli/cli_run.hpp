@@ -10,6 +10,8 @@
 
 #include "cli/commands.hpp"
 #include "cli/help_format.hpp"
+#include "core/files.hpp"
+#include "core/json_io.hpp"
 #include "test_util.hpp"
 
 namespace prealign::testing {
@@ -31,6 +33,14 @@ inline std::vector<std::string> lines_of(const std::string& text) {
   std::vector<std::string> out;
   std::istringstream in(text);
   for (std::string line; std::getline(in, line);) out.push_back(line);
+  return out;
+}
+
+// Every record of a JSONL file a command wrote.
+inline std::vector<json> jsonl(const std::string& path) {
+  std::vector<json> out;
+  for (const std::string& line : lines_of(read_file(path)))
+    if (!line.empty()) out.push_back(json::parse(line));
   return out;
 }
 

@@ -24,13 +24,6 @@ namespace fs = std::filesystem;
 
 namespace {
 
-std::vector<json> jsonl(const std::string& path) {
-  std::vector<json> out;
-  for (const std::string& line : lines_of(read_file(path)))
-    if (!line.empty()) out.push_back(json::parse(line));
-  return out;
-}
-
 std::vector<json> json_lines(const std::string& output) {
   std::vector<json> out;
   for (const std::string& line : lines_of(output))

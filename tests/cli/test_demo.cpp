@@ -20,13 +20,6 @@ namespace fs = std::filesystem;
 
 namespace {
 
-std::vector<json> jsonl(const std::string& path) {
-  std::vector<json> out;
-  for (const std::string& line : lines_of(read_file(path)))
-    if (!line.empty()) out.push_back(json::parse(line));
-  return out;
-}
-
 // The table row of `model` as its cells, "" cells dropped: | mle | unrestricted | 0.01 | ...
 std::vector<std::string> row(const std::string& output, const std::string& model) {
   for (const std::string& line : lines_of(output))

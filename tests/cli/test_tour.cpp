@@ -35,13 +35,6 @@ size_t count_glob(const std::string& pattern) {
   return n;
 }
 
-std::vector<json> jsonl(const std::string& path) {
-  std::vector<json> out;
-  for (const std::string& line : lines_of(read_file(path)))
-    if (!line.empty()) out.push_back(json::parse(line));
-  return out;
-}
-
 // The line of stdout that parses as a JSON object holding `key`.
 json json_line_with(const std::string& output, const std::string& key) {
   for (const std::string& line : lines_of(output))
