@@ -7,7 +7,7 @@
 
 #include "core/error.hpp"
 #include "core/utf8.hpp"
-#include "decode/temptation.hpp"
+#include "decode/sequence_decoder.hpp"
 
 namespace prealign {
 
@@ -68,107 +68,6 @@ std::vector<int> Generator::context_for(const std::string& prompt) const {
 }
 
 namespace {
-
-// Text and temptation summaries; the text is the tokens' bytes, as decode() does.
-void summarize(Generation& g) {
-  double sum = 0.0;
-  for (const TokenRecord& r : g.tokens) {
-    sum += r.temptation_total;
-    g.max_temptation = std::max(g.max_temptation, r.temptation_total);
-    g.flags += static_cast<int>(r.flags.size());
-    if (!r.is_tag) g.text += r.text;
-    g.text_with_tags += r.text;
-  }
-  g.mean_temptation = g.tokens.empty() ? 0.f : static_cast<float>(sum / static_cast<double>(g.tokens.size()));
-}
-
-// The k most likely tokens under the raw logits, most likely first (ties: lower
-// id), with their raw probabilities: O(V log k).
-std::vector<RawAlternative> top_raw_tokens(const std::vector<float>& logits, double log_sum_exp, int k) {
-  const size_t n = std::min(logits.size(), static_cast<size_t>(std::max(k, 0)));
-  std::vector<int> ids(logits.size());
-  for (size_t i = 0; i < ids.size(); ++i) ids[i] = static_cast<int>(i);
-  auto more_likely = [&](int a, int b) {
-    const float la = logits[static_cast<size_t>(a)], lb = logits[static_cast<size_t>(b)];
-    return la > lb || (la == lb && a < b);
-  };
-  std::partial_sort(ids.begin(), ids.begin() + static_cast<std::ptrdiff_t>(n), ids.end(), more_likely);
-  std::vector<RawAlternative> out;
-  for (size_t i = 0; i < n; ++i)
-    out.push_back({ids[i], "", static_cast<float>(std::exp(double(logits[static_cast<size_t>(ids[i])]) - log_sum_exp))});
-  return out;
-}
-
-// One generated position: temptation from the raw logits, then the chain.
-TokenRecord next_token(const Policy& policy, SamplerChain& chain, const PolicyStage& stage,
-                       const std::vector<float>& logits, int top_raw, Rng& rng, FiredRules& fired) {
-  const PolicyState& st = policy.state(stage.state());
-  const Temptation tempt = measure_temptation(logits.data(), static_cast<int>(logits.size()), st.banned);
-  if (!std::isfinite(tempt.log_sum_exp))
-    fail("generate", "the model produced non-finite logits", "the checkpoint is probably damaged (NaN or inf weights)");
-  TokenRecord r;
-  r.id = chain.sample(logits.data(), static_cast<int>(logits.size()), rng, &r.p_chosen);
-  chain.accept(r.id);
-  r.is_tag = policy.is_tag(r.id);
-  r.state = st.name;
-  r.p_raw = static_cast<float>(std::exp(static_cast<double>(logits[static_cast<size_t>(r.id)]) - tempt.log_sum_exp));
-  for (const auto& [id, p] : tempt.per_tag) r.temptation.emplace_back(policy.tag_name(id), p);
-  r.temptation_total = tempt.total;
-  if (top_raw > 0) r.top_raw = top_raw_tokens(logits, tempt.log_sum_exp, top_raw);
-  fired = check_temptation_rules(policy, tempt);
-  r.flags = fired.flags;
-  return r;
-}
-
-}  // namespace
-
-namespace {
-
-// One sequence of a (possibly batched) decode: its own sampler chain, policy
-// state and random stream, so a sequence decodes the same alone or in a batch.
-struct SequenceDecoder {
-  const Policy& policy;
-  PolicyStage* stage = nullptr;  // set while `chain` is built: declared before it
-  SamplerChain chain;
-  Rng rng;
-  Generation g;
-  bool done = false;
-
-  SequenceDecoder(const Policy& p, const GenerateOptions& o, const std::vector<int>& context, int state, uint64_t seed)
-      : policy(p), chain(make_sampler_chain(p, o, &stage)), rng(seed) {
-    stage->set_state(state);
-    g.context = context;
-    g.finish_reason = "length";
-  }
-
-  // Takes one position's raw logits; returns the chosen token. Sets `done` when
-  // the sequence ends (stop rule, EOS, stop tag, length).
-  int step(const std::vector<float>& logits, const GenerateOptions& o, int64_t cache_length, int64_t max_len,
-           const std::function<std::string(int)>& token_text) {
-    const int max_new_tokens = o.max_new_tokens;
-    FiredRules fired;
-    g.tokens.push_back(next_token(policy, chain, *stage, logits, o.top_raw, rng, fired));
-    TokenRecord& r = g.tokens.back();
-    r.text = r.is_tag ? policy.tag_name(r.id) : token_text(r.id);
-    for (RawAlternative& a : r.top_raw) a.text = policy.is_tag(a.id) ? policy.tag_name(a.id) : token_text(a.id);
-    // A fired stop rule wins over a natural end at the same token: it is the
-    // signal an operator needs to see. The token itself was allowed and is kept.
-    if (!fired.stops.empty()) {
-      g.finish_reason = "temptation";
-      g.stopped_by = fired.stops.front();
-      done = true;
-    } else if (r.id == policy.eos_id()) {
-      g.finish_reason = "eos";
-      done = true;
-    } else if (policy.is_stop_tag(r.id)) {
-      g.finish_reason = "stop_tag";
-      done = true;
-    } else if (static_cast<int>(g.tokens.size()) == max_new_tokens || cache_length >= max_len) {
-      done = true;  // "length"
-    }
-    return r.id;
-  }
-};
 
 void check_context(const std::vector<int>& context, int64_t max_len) {
   if (context.empty()) fail("generate", "empty context", "start the context with BOS");
@@ -233,7 +132,7 @@ std::vector<Generation> decode_batch(LlamaModel& model, const Policy& policy,
   }
   if (contexts.empty() || options.max_new_tokens == 0) {
     std::vector<Generation> out;
-    for (auto& s : seqs) out.push_back(std::move(s.g));
+    for (auto& s : seqs) out.push_back(s.take());
     return out;
   }
 
@@ -253,17 +152,17 @@ std::vector<Generation> decode_batch(LlamaModel& model, const Policy& policy,
     for (size_t r = 0; r < rows.size(); ++r) {
       const size_t index = static_cast<size_t>(rows[r]);
       SequenceDecoder& s = seqs[index];
-      const int tok = s.step(row_logits(cpu, static_cast<int64_t>(r)), options, cache.length, max_len, token_text);
+      const int tok = s.step(row_logits(cpu, static_cast<int64_t>(r)), max_len, token_text);
       if (monitor) {
         std::vector<torch::Tensor> row;
         for (const torch::Tensor& layer : residual) row.push_back(layer[static_cast<int64_t>(r)]);
-        monitor(index, row, s.g.tokens.back());
+        monitor(index, row, s.last_token());
       }
-      if (on_token && !on_token(index, s.g.tokens.back()) && !s.done) {
-        s.g.finish_reason = "cancelled";
-        s.done = true;
-      }
-      if (s.done) continue;
+      if (on_token && !on_token(index, s.last_token())) s.finish("cancelled");
+      // Left padding makes the shared cache longer than a short sequence: when
+      // it is full, nobody can go on.
+      if (cache.length >= max_len) s.finish("length");
+      if (s.done()) continue;
       still_running.push_back(static_cast<int64_t>(r));
       next_tokens.push_back(tok);
     }
@@ -285,10 +184,7 @@ std::vector<Generation> decode_batch(LlamaModel& model, const Policy& policy,
     for (const torch::Tensor& layer : out.residual) residual.push_back(layer.select(1, 0));
   }
   std::vector<Generation> out;
-  for (auto& s : seqs) {
-    summarize(s.g);
-    out.push_back(std::move(s.g));
-  }
+  for (auto& s : seqs) out.push_back(s.take());
   return out;
 }
 

@@ -1,0 +1,49 @@
+// One sequence being decoded: its sampler chain, policy state, random stream
+// and record. Whoever runs the model (decode_batch, a serving engine, beam
+// search) hands it one position's raw logits at a time, so a sequence decodes
+// the same alone, in a fixed batch, or joining a running one.
+#pragma once
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "core/rng.hpp"
+#include "decode/generator.hpp"
+
+namespace prealign {
+
+class SequenceDecoder {
+ public:
+  // `policy` must outlive the decoder. `state` is the policy state after `context`.
+  SequenceDecoder(const Policy& policy, const GenerateOptions& options, const std::vector<int>& context, int state,
+                  uint64_t seed);
+  SequenceDecoder(SequenceDecoder&&) = default;
+
+  // Takes one position's raw logits (vocabulary size); returns the chosen token
+  // and appends its record. done() turns true when the sequence ends: a stop
+  // rule fired, EOS, a stop tag, max_new_tokens, or the model's context
+  // (`max_len` positions) has no room to feed the chosen token back. The
+  // length counted is this sequence's own, whatever padding a batch adds.
+  int step(const std::vector<float>& logits, int64_t max_len, const std::function<std::string(int)>& token_text);
+
+  bool done() const { return done_; }
+  // Ends the sequence from outside with this finish_reason ("cancelled": a
+  // client went away; "length": a batch's shared cache is full). No-op once done.
+  void finish(const std::string& reason);
+  const Generation& generation() const { return g_; }
+  TokenRecord& last_token() { return g_.tokens.back(); }
+  int state() const;
+  // The finished record with its text and temptation summaries; the decoder is spent.
+  Generation take();
+
+ private:
+  const Policy& policy_;
+  GenerateOptions options_;
+  PolicyStage* stage_ = nullptr;  // owned by chain_
+  SamplerChain chain_;
+  Rng rng_;
+  Generation g_;
+  bool done_ = false;
+};
+
+}  // namespace prealign
