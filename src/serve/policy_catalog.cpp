@@ -12,9 +12,9 @@ json policy_catalog(const std::shared_ptr<const Policy>& deployed, const TagVoca
   for (const std::string& name : names) {
     json entry = {{"name", name}, {"usable", true}, {"problem", nullptr}};
     try {
-      entry["policy"] = name == "none" ? Policy::unrestricted(vocab).source()
-                                       : read_json_file(find_shipped_file(std::string(kPolicyFolder) + "/" + name +
-                                                                          ".json"));
+      entry["policy"] = name == "none"
+                            ? Policy::unrestricted(vocab).source()
+                            : read_json_file(find_shipped_file(std::string(kPolicyFolder) + "/" + name + ".json"));
       PolicyRequest asks;
       asks.policy = name;
       request_policy(asks, deployed, vocab, locked);  // what a request naming it would get
@@ -30,8 +30,11 @@ json policy_catalog(const std::shared_ptr<const Policy>& deployed, const TagVoca
   }
   json tags = json::array();
   for (const auto& [name, id] : vocab.tags) tags.push_back({{"id", id}, {"name", name}});
-  return {{"name", deployed->name()}, {"locked", locked}, {"policy", deployed->source()},
-          {"shipped", shipped},       {"tags", tags}};
+  return {{"name", deployed->name()},
+          {"locked", locked},
+          {"policy", deployed->source()},
+          {"shipped", shipped},
+          {"tags", tags}};
 }
 
 }  // namespace prealign

@@ -17,7 +17,7 @@ std::string run_metrics_path(const std::string& checkpoint_dir) {
   std::error_code ec;
   p = fs::absolute(p, ec);
   if (ec) return "";
-  fs::path run = p.parent_path();                                          // RUN/checkpoint
+  fs::path run = p.parent_path();                                                         // RUN/checkpoint
   if (run.filename() == "checkpoints" && run.has_parent_path()) run = run.parent_path();  // RUN/checkpoints/step-N
   const fs::path log = run / "metrics.jsonl";
   return fs::is_regular_file(log, ec) ? log.string() : "";
@@ -63,16 +63,17 @@ void add_record(RunMetrics& m, const std::string& line) {
     ++m.bad_lines;
     return;
   }
-  const std::string type = record.value("type", "");
+  const auto t = record.find("type");
+  const std::string type = t != record.end() && t->is_string() ? t->get<std::string>() : "";
+  const char* key = type == "train" ? "loss" : type == "eval" ? "val_loss" : nullptr;
+  if (!key) return;  // other records are not curves
   int64_t step = 0;
   double value = 0;
-  if (type == "train") {
-    if (point_of(record, "loss", step, value)) m.train_loss.add(step, value);
-    else ++m.bad_lines;
-  } else if (type == "eval") {
-    if (point_of(record, "val_loss", step, value)) m.val_loss.add(step, value);
-    else ++m.bad_lines;
-  }  // other records are not curves
+  if (!point_of(record, key, step, value)) {
+    ++m.bad_lines;
+    return;
+  }
+  (type == "train" ? m.train_loss : m.val_loss).add(step, value);
 }
 
 }  // namespace
@@ -102,8 +103,8 @@ RunMetrics read_run_metrics(const std::string& path, const MetricsLimits& limits
     left -= got;
     for (size_t i = 0; i < got; ++i) {
       if (buf[i] != '\n') {
-        if (line.size() < limits.max_line_bytes) line += buf[i];
-        else too_long = true;
+        too_long = too_long || line.size() >= limits.max_line_bytes;
+        if (!too_long) line += buf[i];
         continue;
       }
       if (skip_partial) {
@@ -138,9 +139,12 @@ json curve_json(const Curve& c) {
 }  // namespace
 
 json run_metrics_json(const RunMetrics& m, const std::string& run_name) {
-  return {{"available", true},          {"run", run_name},
-          {"train", curve_json(m.train_loss)}, {"eval", curve_json(m.val_loss)},
-          {"skipped_bytes", m.skipped_bytes},  {"bad_lines", m.bad_lines}};
+  return {{"available", true},
+          {"run", run_name},
+          {"train", curve_json(m.train_loss)},
+          {"eval", curve_json(m.val_loss)},
+          {"skipped_bytes", m.skipped_bytes},
+          {"bad_lines", m.bad_lines}};
 }
 
 }  // namespace prealign

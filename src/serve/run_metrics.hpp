@@ -48,8 +48,8 @@ class Curve {
 };
 
 struct RunMetrics {
-  Curve train_loss;          // "type": "train" records' "loss"
-  Curve val_loss;            // "type": "eval" records' "val_loss"
+  Curve train_loss;            // "type": "train" records' "loss"
+  Curve val_loss;              // "type": "eval" records' "val_loss"
   uint64_t skipped_bytes = 0;  // the file's start left unread (it was over max_bytes)
   uint64_t bad_lines = 0;      // not JSON, too long, or a train/eval record without a step and a finite loss
 };

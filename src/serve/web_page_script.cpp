@@ -201,6 +201,9 @@ function tagName(id) {
   return page.tags.get(id) || '<tag ' + id + '>';
 }
 
+// A rule record of a token ({"rule", "action"}), said in one line.
+const ruleText = (r) => (r.rule || '?') + ' \u2192 ' + (r.action || '?');
+
 function describe(t, index) {
   const lines = ['token ' + index + ' \u00b7 id ' + t.id + (t.tag ? ' \u00b7 the tag ' + tagName(t.id) : ''),
                  'state: ' + t.state,
@@ -209,7 +212,7 @@ function describe(t, index) {
   for (const [tag, p] of per) lines.push('  ' + tag + ': ' + number(p));
   if (per.length === 0) lines.push('  (no tag is banned in this state)');
   if (t.flags && t.flags.length) lines.push('flags fired: ' + t.flags.join(', '));
-  for (const r of t.rules || []) lines.push('rule fired: ' + r.rule + ' \u2192 ' + r.action);
+  for (const r of Array.isArray(t.rules) ? t.rules : []) lines.push('rule fired: ' + ruleText(r));
   return lines.join('\n');
 }
 
@@ -236,7 +239,7 @@ function addToken(run, text, t) {
   if (Array.isArray(t.rules) && t.rules.length) {
     span.classList.add('ruled');
     run.rules += t.rules.length;
-    for (const r of t.rules) logEvent(run, 'token ' + index + ' ' + shown + ': rule ' + r.rule + ' \u2192 ' + r.action);
+    for (const r of t.rules) logEvent(run, 'token ' + index + ' ' + shown + ': rule ' + ruleText(r));
   }
   $('out').append(span);
 }

@@ -95,7 +95,8 @@ TEST(PageEndpoints, MetricsAreTheRunsCurvesStridedToABound) {
   const int steps = 5000, evals = 50;
   for (int step = 1; step <= steps; ++step) {
     log += json{{"type", "train"}, {"step", step}, {"tokens", step * 256}, {"loss", train_loss(step)}, {"lr", 1e-3}}
-               .dump() + "\n";
+               .dump() +
+           "\n";
     if (step % (steps / evals) == 0)
       log += json{{"type", "eval"}, {"step", step}, {"val_loss", val_loss(step)}, {"val_ppl", 3.0}}.dump() + "\n";
     if (step == 7) log += "not json\n";

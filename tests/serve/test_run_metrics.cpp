@@ -71,8 +71,8 @@ TEST(RunMetrics, AHugeLogIsReadFromItsEndOnly) {
   EXPECT_LE(p.size(), 50u);
   EXPECT_EQ(p.back().step, 20000);
   // The lines read are whole ones: as many as fit in the bytes read.
-  const int first = static_cast<int>(json::parse(log.substr(m.skipped_bytes, log.find('\n', m.skipped_bytes) -
-                                                                                   m.skipped_bytes))["step"]);
+  const int first = static_cast<int>(
+      json::parse(log.substr(m.skipped_bytes, log.find('\n', m.skipped_bytes) - m.skipped_bytes))["step"]);
   EXPECT_EQ(p.front().step, first);
   EXPECT_EQ(m.train_loss.seen(), static_cast<uint64_t>(20000 - first + 1));
   for (const CurvePoint& q : p) EXPECT_EQ(q.value, 1000.0 / q.step);
@@ -84,7 +84,9 @@ TEST(RunMetrics, LongLinesAndACutLastLineAreSkipped) {
   log += "{\"type\": \"train\", \"step\": 2, \"loss\": 2.5, \"note\": \"" + std::string(5000, 'x') + "\"}\n";
   log += train_line(3, 2.0);
   log += "{\"type\": \"eval\", \"step\": 3, \"val_loss\": 2.25}\n";
-  log += "\n";  // blank lines are nothing
+  log += "{\"type\": 5, \"step\": 3}\n";             // not a curve's record, not an error
+  log += "[1, 2]\n";                                 // not a record
+  log += "\n";                                       // blank lines are nothing
   log += "{\"type\": \"train\", \"step\": 4, \"lo";  // being written
   write_file_atomic(path, log);
   MetricsLimits limits;
@@ -94,7 +96,7 @@ TEST(RunMetrics, LongLinesAndACutLastLineAreSkipped) {
   EXPECT_EQ(m.train_loss.points()[1].step, 3);
   ASSERT_EQ(m.val_loss.points().size(), 1u);
   EXPECT_EQ(m.val_loss.points()[0].value, 2.25);
-  EXPECT_EQ(m.bad_lines, 1u) << "the long line; the one being written is not an error";
+  EXPECT_EQ(m.bad_lines, 2u) << "the long line and the array; the one being written is not an error";
   // Once the last record is complete (even before its "\n") it counts.
   write_file_atomic(path, log + "ss\": 1.5}");
   m = read_run_metrics(path, limits);

@@ -51,10 +51,10 @@ std::string write_corpus(const std::string& path) {
     doc["segments"].push_back({{"start", 0}, {"end", text.size()}, {"scores", {{"pep8", 0.0}}}});
     for (int i = 0; i < 6; ++i) {
       const bool bad = (d * 7 + i) % 4 == 0;
-      const std::string line = std::string("    ") + names[(d + i) % 8] + (bad ? "  = " : " = ") + names[(d + 3 * i) % 8] +
-                               " + " + std::to_string((d + i) % 10) + "\n";
-      doc["segments"].push_back({{"start", text.size()}, {"end", text.size() + line.size()},
-                                 {"scores", {{"pep8", bad ? 0.5 : 0.0}}}});
+      const std::string line = std::string("    ") + names[(d + i) % 8] + (bad ? "  = " : " = ") +
+                               names[(d + 3 * i) % 8] + " + " + std::to_string((d + i) % 10) + "\n";
+      doc["segments"].push_back(
+          {{"start", text.size()}, {"end", text.size() + line.size()}, {"scores", {{"pep8", bad ? 0.5 : 0.0}}}});
       text += line;
     }
     doc["text"] = text;
@@ -71,9 +71,10 @@ std::string train_tiny_run(const std::string& dir, std::string* why) {
   const std::string steps[] = {
       "tokenizer train '" + corpus + "' --tagset good_bad --vocab-size 384 -o '" + dir + "/tok'",
       "tokenize '" + corpus + "' --tokenizer '" + dir + "/tok' --out '" + dir + "/data' --val-fraction 0.1",
-      "train --data '" + dir + "/data' --out '" + dir + "/run' --model dim=32,layers=2,heads=4,hidden=64,ctx=96 "
-      "--objective conditional --threshold 0.1 --steps 60 --batch-size 8 --seq-len 64 --eval-every 10 "
-      "--eval-batches 1"};
+      "train --data '" + dir + "/data' --out '" + dir +
+          "/run' --model dim=32,layers=2,heads=4,hidden=64,ctx=96 "
+          "--objective conditional --threshold 0.1 --steps 60 --batch-size 8 --seq-len 64 --eval-every 10 "
+          "--eval-batches 1"};
   for (const std::string& step : steps) {
     bool ok = false;
     const std::string out = prealign(step, &ok);
@@ -108,11 +109,11 @@ TEST(WebPageBrowser, ThePageStreamsShadesAndMarksFlagsInChromium) {
   const char* wanted = std::getenv("PREALIGN_PAGE_SCREENSHOT");
   const std::string screenshot = wanted && *wanted ? wanted : dir + "/page.png";
   int status = 0;
-  const std::string command = "PLAYWRIGHT_PACKAGE='" + playwright + "' BASE_URL='http://127.0.0.1:" +
-                              std::to_string(server.port()) + "' API_KEY='" + o.api_key + "' CHROMIUM='" + kChromium +
-                              "' PROMPT='def f3(size):\n    ' SEED=5 MAX_TOKENS=48 EXPECT_CURVES=1 SCREENSHOT='" +
-                              screenshot + "' timeout 120 node '" + source_path("tests/serve/web_page_check.cjs") +
-                              "' 2>&1";
+  const std::string command =
+      "PLAYWRIGHT_PACKAGE='" + playwright + "' BASE_URL='http://127.0.0.1:" + std::to_string(server.port()) +
+      "' API_KEY='" + o.api_key + "' CHROMIUM='" + kChromium +
+      "' PROMPT='def f3(size):\n    ' SEED=5 MAX_TOKENS=48 EXPECT_CURVES=1 SCREENSHOT='" + screenshot +
+      "' timeout 120 node '" + source_path("tests/serve/web_page_check.cjs") + "' 2>&1";
   const std::string out = run_capture(command, &status);
   EXPECT_EQ(status, 0) << out;
   EXPECT_EQ(out.find("FAIL"), std::string::npos) << out;

@@ -63,7 +63,7 @@ async function apiKey(page) {
 }
 
 // Failures end the run with a message and give the button back.
-async function failures_(page) {
+async function failurePaths(page) {
   await page.fill('#max-tokens', String(MAX_TOKENS));
   await page.route('**/v1/completions', (route) => route.abort('connectionfailed'));
   await clickAndSettle(page);
@@ -72,8 +72,7 @@ async function failures_(page) {
         !b.go && b.stop, `${JSON.stringify(s)} ${JSON.stringify(b)} ${n}`);
   await page.unroute('**/v1/completions');
 
-  let held = null;
-  await page.route('**/v1/completions', (route) => { held = route; });  // never answered
+  await page.route('**/v1/completions', () => {});  // never answered
   await page.click('#go');
   await page.waitForFunction(() => document.getElementById('go').disabled, null, { timeout: 5000 });
   b = await buttons(page);
@@ -84,7 +83,6 @@ async function failures_(page) {
   b = await buttons(page);
   check('Stop aborts the request and gives Generate back', !b.go && b.stop, JSON.stringify(b));
   await page.unroute('**/v1/completions');
-  void held;
 
   const token = { id: 7, tag: false, state: 'good', temptation: { '<|bad|>': 0.2 }, temptation_total: 0.2, flags: [],
                   rules: [{ rule: 'ban-after-bad', action: 'banned <|bad|>' }] };
@@ -246,7 +244,7 @@ async function curves(page) {
     page.on('pageerror', (e) => errors.push(e.message));
     await page.goto(`${BASE}/`);
     check('the page loads', /prealign/.test(await page.title()), await page.title());
-    for (const part of [apiKey, failures_, generation, curves]) {
+    for (const part of [apiKey, failurePaths, generation, curves]) {
       try {
         await part(page);
       } catch (e) {
