@@ -21,9 +21,10 @@ if [ "${PREALIGN_BENCH_DEPS:-0}" = 1 ] || [ "${PREALIGN_TEST_DEPS:-0}" = 1 ]; th
   packages+=(python3-torch)
 fi
 # SentencePiece's Python package: Hugging Face's LlamaTokenizer logic in the tests
-# of `export hf` (tests/interop/hf_llama_tokenizer.py).
+# of `export hf` (tests/interop/hf_llama_tokenizer.py). Chromium: the browser the
+# test of the server's page drives (tests/serve/test_web_page_browser.cpp).
 if [ "${PREALIGN_TEST_DEPS:-0}" = 1 ]; then
-  packages+=(python3-sentencepiece)
+  packages+=(python3-sentencepiece chromium)
 fi
 
 missing=()

@@ -16,7 +16,9 @@
 #include "model/runtime.hpp"
 #include "serve/http_server.hpp"
 #include "serve/openai.hpp"
+#include "serve/policy_catalog.hpp"
 #include "serve/request_policy.hpp"
+#include "serve/run_metrics.hpp"
 #include "serve/web_page.hpp"
 
 namespace prealign {
@@ -46,7 +48,8 @@ std::string status_text(int status) {
 // The endpoint label of /metrics: a client's arbitrary paths must not grow the
 // table (or put their bytes into the Prometheus text).
 std::string metrics_label(const std::string& path) {
-  for (const char* known : {"/", "/health", "/metrics", "/v1/models", "/v1/completions", "/v1/chat/completions"})
+  for (const char* known : {"/", "/health", "/metrics", "/v1/models", "/v1/completions", "/v1/chat/completions",
+                            "/v1/prealign/policy", "/v1/prealign/metrics"})
     if (path == known) return path;
   return "other";
 }
@@ -96,6 +99,8 @@ struct Server::State {
   TagVocabulary vocab;
   std::unique_ptr<Generator> generator;  // checks that policy and tokenizer agree
   std::string name;
+  json policy_info;           // GET /v1/prealign/policy, fixed at start
+  std::string metrics_path;   // the run's metrics.jsonl, "" if none (GET /v1/prealign/metrics)
   std::unique_ptr<BoundedHttpServer> http;
   std::mutex model_mutex;  // one generation at a time
   // /metrics
@@ -357,11 +362,34 @@ struct Server::State {
       res.set_content(json{{"object", "list"}, {"data", {model}}}.dump(), "application/json");
       count("/v1/models", 200);
     });
+    // The page's two extras: the policy picker and the training curves.
+    h.Get("/v1/prealign/policy", [this](const httplib::Request&, httplib::Response& res) {
+      res.set_content(policy_info.dump(-1, ' ', false, json::error_handler_t::replace), "application/json");
+      count("/v1/prealign/policy", 200);
+    });
+    h.Get("/v1/prealign/metrics", [this](const httplib::Request&, httplib::Response& res) {
+      const std::string endpoint = "/v1/prealign/metrics";
+      if (metrics_path.empty()) {
+        res.set_content(json{{"available", false}, {"run", name},
+                             {"reason", "no metrics.jsonl in the checkpoint's run directory"}}.dump(),
+                        "application/json");
+        count(endpoint, 200);
+        return;
+      }
+      try {
+        // Read at each request: a run still training shows its latest steps.
+        const RunMetrics m = read_run_metrics(metrics_path);
+        res.set_content(run_metrics_json(m, name).dump(), "application/json");
+        count(endpoint, 200);
+      } catch (const Error& e) {
+        reply_error(res, endpoint, 500, std::string("cannot read the run's metrics: ") + e.problem());
+      }
+    });
     h.Get("/metrics", [this](const httplib::Request&, httplib::Response& res) {
       res.set_content(metrics_text(), "text/plain; version=0.0.4");
     });
     h.Get("/", [this](const httplib::Request&, httplib::Response& res) {
-      res.set_content(web_page(name, policy->name()), "text/html; charset=utf-8");
+      res.set_content(web_page(name), "text/html; charset=utf-8");
     });
     // Handlers with a ContentReader read the body themselves: httplib's own
     // reading refuses form-urlencoded bodies over 8 KiB with an empty 413.
@@ -431,6 +459,8 @@ Server::Server(const ServeOptions& options) : s_(std::make_unique<State>()) {
   s.policy = std::make_shared<const Policy>(load_policy(s.o, s.ck, s.vocab));
   s.generator = std::make_unique<Generator>(s.ck.model, *s.tokenizer, *s.policy);
   s.name = s.o.model_name.empty() ? default_name(s.o.model) : s.o.model_name;
+  s.policy_info = policy_catalog(s.policy, s.vocab, s.o.lock_policy);
+  s.metrics_path = run_metrics_path(s.o.model);
   s.routes();
 }
 

@@ -17,6 +17,7 @@
 #include <sstream>
 
 #include "core/json_io.hpp"
+#include "npm_package.hpp"
 #include "serve_fixture.hpp"
 #include "tokenizer/tokenizer.hpp"
 
@@ -28,56 +29,6 @@ namespace fs = std::filesystem;
 
 // 6.x runs on Debian's Node 20 (7.x asks for Node 22).
 constexpr const char* kOpenAiVersion = "6.49.0";
-
-std::string last_lines(const std::string& s, size_t n) {
-  size_t at = s.size();
-  for (size_t k = 0; k <= n && at != std::string::npos && at > 0; ++k) at = s.rfind('\n', at - 1);
-  return at == std::string::npos ? s : s.substr(at + 1);
-}
-
-std::string installed_version(const std::string& package) {
-  std::ifstream in(package + "/package.json");
-  if (!in) return "";
-  const json j = json::parse(in, nullptr, false);
-  return j.is_object() ? j.value("version", "") : "";
-}
-
-// The folder of the openai package at kOpenAiVersion, installed on first use
-// under $PREALIGN_NPM_CACHE or ~/.cache/prealign/npm (`scratch` when neither
-// can be written), so reruns do not reinstall. "" and *why when it cannot be had.
-std::string openai_package(const std::string& scratch, std::string* why) {
-  int status = 0;
-  run_capture("command -v node && command -v npm", &status);
-  if (status != 0) {
-    *why = "node or npm is not installed (Debian: apt-get install nodejs npm)";
-    return "";
-  }
-  std::string base;
-  if (const char* c = std::getenv("PREALIGN_NPM_CACHE")) base = c;
-  else if (const char* home = std::getenv("HOME")) base = std::string(home) + "/.cache/prealign/npm";
-  std::error_code ec;
-  if (!base.empty()) fs::create_directories(base, ec);
-  if (base.empty() || ec || ::access(base.c_str(), W_OK) != 0) base = scratch + "/npm";
-  const std::string dir = base + "/openai-" + kOpenAiVersion;
-  if (installed_version(dir + "/node_modules/openai") == kOpenAiVersion) return dir + "/node_modules/openai";
-  // Installed aside, then renamed: a run cut short leaves no half package to be taken for a whole one.
-  const std::string staging = dir + ".partial-" + std::to_string(::getpid());
-  fs::remove_all(staging, ec);
-  fs::create_directories(staging, ec);
-  const std::string out = run_capture("timeout 300 npm install --prefix '" + staging +
-                                          "' --no-audit --no-fund --no-save --fetch-retries=1 --fetch-timeout=60000 "
-                                          "openai@" + kOpenAiVersion + " 2>&1",
-                                      &status);
-  if (status != 0 || installed_version(staging + "/node_modules/openai") != kOpenAiVersion) {
-    fs::remove_all(staging, ec);
-    *why = std::string("npm could not install openai@") + kOpenAiVersion +
-           " (is the npm registry reachable?): " + last_lines(out, 4);
-    return "";
-  }
-  fs::rename(staging, dir, ec);
-  if (ec) fs::remove_all(staging, ec);  // another run installed it meanwhile
-  return dir + "/node_modules/openai";
-}
 
 // `prealign serve` as a child process on a free port, stopped with SIGTERM.
 class ServeProcess {
@@ -124,7 +75,7 @@ TEST(OpenAiClient, TheOfficialNodeClientWorks) {
   const std::string& ckpt = shared_serve_checkpoint();
   const std::string scratch = fs::path(ckpt).parent_path().string();  // the test's own folder
   std::string why;
-  const std::string package = openai_package(scratch, &why);
+  const std::string package = npm_package("openai", kOpenAiVersion, scratch, &why);
   if (package.empty()) GTEST_SKIP() << why;
   const Tokenizer tok = Tokenizer::load_dir(ckpt);
   const std::string key = "sk-prealign-test-3f9c2a";
