@@ -33,6 +33,7 @@ void validate(const TrainOptions& o) {
           "must be positive (seq-len at least 2)");
   require(o.lr > 0 && std::isfinite(o.lr), "--lr", "must be a positive number");
   require(o.grad_bucket_mb > 0 && o.dist_timeout > 0, "--grad-bucket-mb/--dist-timeout", "must be positive");
+  require(o.log_every > 0, "--log-every", "must be positive (metrics.jsonl gets every step anyway)");
   precision_dtype(o.precision);  // an Error for an unknown precision
 }
 

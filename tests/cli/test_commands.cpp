@@ -122,6 +122,10 @@ TEST_F(Commands, TrainWritesACheckpointAndAStepLogAndRefusesBadObjectives) {
   const CliResult bad = run_prealign("train --data '" + d + "/data' --out '" + tmp + "/x' --objective nope");
   EXPECT_EQ(bad.status, 1);
   EXPECT_TRUE(contains(bad.output, "nope") && contains(bad.output, "conditional")) << bad.output;
+  // --log-every 0 was a division by zero (SIGFPE) at the first step.
+  const CliResult zero_log = run_prealign("train --data '" + d + "/data' --out '" + tmp + "/z' --log-every 0");
+  EXPECT_EQ(zero_log.status, 1) << zero_log.output;
+  EXPECT_TRUE(contains(zero_log.output, "--log-every")) << zero_log.output;
   const CliResult no_data = run_prealign("train --data /nonexistent/data --out '" + tmp + "/y'");
   EXPECT_EQ(no_data.status, 1);
   EXPECT_TRUE(contains(no_data.output, "/nonexistent/data")) << no_data.output;
