@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Tag-pruned search (seed 004) against sampling, best-of-N and plain beam search,
 # on a conditional PEP8 model trained here: the same held-out function
-# signatures, the same width N for every search, outputs scored by pycodestyle
+# signatures (methods' too), the same width N for every search, outputs scored by pycodestyle
 # as eval misalignment scores them. docs/search.md.
 #
 #   experiments/search.sh [--tiny] [--out DIR] [--width N] [--prompts N] [--new-tokens N]
@@ -41,10 +41,18 @@ settings "search experiment: out=$OUT max_bytes=$MAX_BYTES model=$MODEL steps=$S
 # The conditional model, its tokenizer and the held-out signatures: pep8.sh's stages.
 stage model "$ROOT/experiments/pep8.sh" "${TINY[@]}" --out "$OUT/pep8" --max-bytes "$MAX_BYTES" --model "$MODEL" \
   --steps "$STEPS" --objectives conditional --train-only
+# Prompts: every held-out def line, methods included, dedented to top level (the top-level
+# signatures alone are a handful at this corpus size), distinct.
+prompts() {
+  "$PREALIGN" eval prompts --data "$OUT/pep8/data" --match '^\s*def .*\):\s*$' --out "$OUT/prompts-indented.txt"
+  sed 's/^[[:space:]]*//' "$OUT/prompts-indented.txt" | awk '!seen[$0]++' > "$OUT/prompts.txt"
+  echo "$(wc -l < "$OUT/prompts.txt") prompts" >&2
+}
+stage prompts prompts
 # Every search on the same prompts with the same width; tag-* prune at PRUNE (good_only flags <|bad|> at 0.5)
 # and subtract PENALTY x the summed temptation.
 stage search "$PREALIGN" eval search --model "$OUT/pep8/runs/conditional/checkpoint" --score-config pep8 \
-  --prompts "$OUT/pep8/prompts.txt" --max-prompts "$PROMPTS" --width "$WIDTH" --max-new-tokens "$NEW_TOKENS" \
+  --prompts "$OUT/prompts.txt" --max-prompts "$PROMPTS" --width "$WIDTH" --max-new-tokens "$NEW_TOKENS" \
   --prune-temptation "$PRUNE" --temptation-penalty "$PENALTY" --seed "$SEED" --out "$OUT/search.json"
 echo
 cat "$OUT/search.json.md"
