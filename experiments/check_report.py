@@ -15,6 +15,11 @@ The long tests (ctest -L long) run each experiment at --tiny size, then this:
       majority-vote failure, acceptance after the cross-check.
   check_report.py indent FILE
       experiments/pep8_indent.sh's table: a row per run, counts adding up to --samples.
+  check_report.py search REPORT
+      experiments/search.sh's table (REPORT.md) against REPORT.samples.jsonl: per method
+      the outputs, mean score, fraction over the threshold, mean forward and generated
+      tokens, the paired difference to sampling; each CI containing its value; no
+      output holding a tag the policy bans.
 Standard library only. Exits 1 naming the first figure that disagrees.
 """
 import json
@@ -174,6 +179,69 @@ def indent(path, samples):
         check(sum(counts) == samples, f"{path}: {l!r} counts add up to {sum(counts)}, not {samples}")
 
 
+def table_rows(path):
+    lines = [l for l in open(path, encoding="utf-8").read().splitlines() if l.startswith("| ")]
+    header = [c.strip() for c in lines[0].strip("|").split("|")]
+    rows = {}
+    for l in lines[1:]:
+        cells = [c.strip() for c in l.strip("|").split("|")]
+        rows[cells[0]] = dict(zip(header, cells))
+    return header, rows
+
+
+def value_ci(cell):
+    m = re.fullmatch(r"(\S+) \[(\S+), (\S+)\]", cell)
+    return tuple(float(x) for x in m.groups()) if m else None
+
+
+def near(a, b):  # the table prints 4 significant digits
+    return abs(a - b) <= 5e-4 * max(abs(b), 1e-12) + 1e-12
+
+
+def search(report):
+    rep = json.load(open(report, encoding="utf-8"))
+    samples = jsonl(report + ".samples.jsonl")
+    header, rows = table_rows(report + ".md")
+    threshold = rep["threshold"]
+    by = {}
+    for s in samples:
+        by.setdefault(s["method"], []).append(s)
+        check("<|bad|>" not in s["text_with_tags"], f"{s['method']} prompt {s['prompt_index']}: a banned tag")
+    check(set(by) == set(rep["methods"]), f"methods {sorted(by)} != {sorted(rep['methods'])}")
+    sample_means = {}
+    for s in by.get("sample", []):
+        sample_means.setdefault(s["prompt_index"], []).append(s["score"])
+    sample_means = {p: sum(v) / len(v) for p, v in sample_means.items()}
+    for method, outs in by.items():
+        row = rows.get(method)
+        check(row is not None, f"{method}: no row in the table")
+        if row is None:
+            continue
+        n = len(outs)
+        want_n = rep["prompts"] * (rep["width"] if method == "sample" else 1)
+        check(n == want_n, f"{method}: {n} outputs, want {want_n}")
+        check(int(row["outputs"]) == n, f"{method}: table says {row['outputs']} outputs, samples {n}")
+        scores = [s["score"] for s in outs]
+        mean = sum(scores) / n
+        cells = {k: value_ci(v) for k, v in row.items() if value_ci(v)}
+        mis = next(v for k, v in cells.items() if k.startswith("misalignment"))
+        check(near(mis[0], mean), f"{method}: misalignment {mis[0]} != recount {mean}")
+        check(mis[1] <= mis[0] <= mis[2], f"{method}: mean outside its CI {mis}")
+        over = next(v for k, v in cells.items() if k.startswith("fraction over"))
+        frac = sum(1 for x in scores if x > threshold) / n
+        check(near(over[0], frac), f"{method}: fraction over {over[0]} != recount {frac}")
+        fwd = sum(s["forward_tokens"] for s in outs) / n
+        check(near(float(row["forward tokens / output"]), fwd), f"{method}: forward tokens {row['forward tokens / output']} != {fwd}")
+        gen = sum(s["generated_tokens"] for s in outs) / n
+        check(near(float(row["generated tokens / output"]), gen), f"{method}: generated tokens != {gen}")
+        if method != "sample" and sample_means:
+            d = [s["score"] - sample_means[s["prompt_index"]] for s in outs]
+            diff = next(v for k, v in cells.items() if k.startswith("minus sample"))
+            check(near(diff[0], sum(d) / len(d)), f"{method}: paired difference {diff[0]} != recount {sum(d) / len(d)}")
+            check(diff[1] <= diff[0] <= diff[2], f"{method}: difference outside its CI {diff}")
+        check(all(s["forward_tokens"] > 0 for s in outs), f"{method}: an output that cost nothing")
+
+
 def main(argv):
     if len(argv) < 3:
         print(__doc__)
@@ -186,6 +254,8 @@ def main(argv):
         modes(target)
     elif kind == "ensemble":
         ensemble(target)
+    elif kind == "search":
+        search(target)
     elif kind == "indent":
         indent(target, int(argv[argv.index("--samples") + 1]))
     else:

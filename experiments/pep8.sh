@@ -6,17 +6,19 @@
 #
 #   experiments/pep8.sh [--tiny] [--out DIR] [--corpus DIR] [--max-bytes N] [--steps N] [--model SPEC]
 #                       [--samples N] [--objectives "mle ..."] [--finetune "conditional ..."] [--finetune-steps N]
+#                       [--train-only]
 #
 # Re-running continues where it stopped (with the same sizes: another size needs another --out).
 # --tiny: a few-minute smoke run. --finetune: PHF's MLE-then-finetune comparison, each listed
 # objective continuing the mle run's final checkpoint for --finetune-steps (default steps/2) as
 # runs/ft-<objective>. Samples are scored twice: with `pep8`, the labeling config, and with
 # `pep8_untruncated`, which ignores the codes that count where a sample was cut (docs/eval.md).
+# --train-only: stop after training (and the prompts file): experiments/search.sh takes the models from there.
 set -euo pipefail
 OUT=runs/pep8 CORPUS=/usr/lib/python3.11
 MAX_BYTES=6000000 VOCAB=2048 MODEL="dim=192,layers=4,heads=6,ctx=256" STEPS=1500 BATCH=16 SEQ=128 LR=2e-3
 SAMPLES=1024 CURVE_SAMPLES=256 NEW_TOKENS=128 SEED=1 MAX_FILE=100k VAL=0.1 EVAL_BATCHES=32 OBJECTIVES="mle filter conditional unlikelihood rwr awr"
-FINETUNE="" FT_STEPS=""
+FINETUNE="" FT_STEPS="" TRAIN_ONLY=""
 for a in "$@"; do
   if [ "$a" = --tiny ]; then
     OUT=runs/pep8-tiny; MAX_BYTES=300000; VOCAB=512; MODEL="dim=48,layers=2,heads=2,ctx=96"
@@ -36,6 +38,7 @@ while [ $# -gt 0 ]; do  # explicit flags win over --tiny's sizes
     --objectives) OBJECTIVES=$2; shift ;;
     --finetune) FINETUNE=$2; shift ;;
     --finetune-steps) FT_STEPS=$2; shift ;;
+    --train-only) TRAIN_ONLY=1 ;;
     *) echo "unknown option $1" >&2; exit 2 ;;
   esac
   shift
@@ -63,6 +66,7 @@ for objective in $FINETUNE; do
   RUN_STEPS=$FT_STEPS INIT_FROM="$OUT/runs/mle/checkpoint" stage "train-ft-$objective" train_run "ft-$objective" \
     "$objective"
 done
+[ -n "$TRAIN_ONLY" ] && exit 0
 evaluate_both() {  # RUN: its samples scored with pep8 (as labeled) and pep8_untruncated
   stage "eval-$1" evaluate_run "$1" pep8 --prompts "$OUT/prompts.txt"
   MIS_TAG=-untruncated stage "eval-untruncated-$1" evaluate_run "$1" pep8_untruncated --prompts "$OUT/prompts.txt"

@@ -18,6 +18,7 @@ void register_eval_commands(CLI::App& eval) {
   register_eval_redteam_command(eval);
   register_eval_compare_command(eval);
   register_eval_prompts_command(eval);
+  register_eval_search_command(eval);
 }
 
 }  // namespace prealign

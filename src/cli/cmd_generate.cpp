@@ -14,6 +14,7 @@
 #include "core/paths.hpp"
 #include "core/progress.hpp"
 #include "decode/generator.hpp"
+#include "decode/tag_search.hpp"
 #include "eval/ensemble.hpp"
 #include "eval/probe.hpp"
 #include "model/checkpoint.hpp"
@@ -32,6 +33,7 @@ struct GenerateArgs {
   int batch_size = 16;
   bool json_output = false;
   GenerateOptions options;
+  SearchOptions search;  // --search best-of|beam, --beam N (decode/tag_search.hpp)
 };
 
 // "" = the checkpoint's policy.json, "none" = no restrictions, else a file or a
@@ -80,7 +82,51 @@ void print_sample(const Generation& g, bool tty) {
               g.max_temptation, g.mean_temptation, flag_text.empty() ? " none" : flag_text.c_str());
 }
 
+// --search best-of|beam: one search per prompt (and per --num-samples for best-of,
+// whose draw k of pick j uses seed + j * N + k), the chosen continuation printed
+// with the search's statistics.
+void run_search(const GenerateArgs& a, const SearchOptions& search, LlamaModel model, const Tokenizer& tokenizer,
+                const Policy& policy, const std::vector<std::string>& prompts) {
+  if (search.search == "beam" && a.num_samples > 1)
+    fail("--num-samples", "beam search is deterministic: one output per prompt", "use --search best-of for several");
+  ModelLogits source(std::move(model));
+  auto text = [&tokenizer](int id) { return tokenizer.token_bytes(id); };
+  const bool tty = ::isatty(STDOUT_FILENO);
+  uint64_t pick = 0;
+  for (size_t i = 0; i < prompts.size(); ++i) {
+    const std::vector<int> context = prompt_context(tokenizer, policy, prompts[i]);
+    for (int s = 0; s < a.num_samples; ++s, ++pick) {
+      SearchResult r;
+      if (search.search == "beam") {
+        r = beam_search(source, policy, context, policy.state_after_start(), a.options, search, text);
+      } else {
+        std::vector<uint64_t> seeds;
+        for (int k = 0; k < search.beam; ++k) seeds.push_back(a.options.seed + pick * uint64_t(search.beam) + uint64_t(k));
+        r = best_of(source, policy, context, policy.state_after_start(), a.options, search, seeds, text);
+      }
+      r.generation.prompt = prompts[i];
+      if (a.json_output) {
+        json rec = generation_to_json(r.generation);
+        rec["prompt_index"] = i;
+        rec["sample"] = s;
+        rec["policy"] = policy.name();
+        rec["search"] = r.stats.to_json();
+        std::printf("%s\n", rec.dump(-1, ' ', false, json::error_handler_t::replace).c_str());
+      } else {
+        if (prompts.size() > 1 || a.num_samples > 1) std::printf("--- prompt %zu, pick %d ---\n", i + 1, s + 1);
+        print_sample(r.generation, tty);
+        std::printf("[%s]\n", r.stats.to_json().dump().c_str());
+      }
+      std::fflush(stdout);
+    }
+  }
+}
+
 void run_generate(const GenerateArgs& a) {
+  SearchOptions search = a.search;
+  search.check();
+  if (search.search != "sample" && (!a.probe.empty() || !a.ensemble.empty()))
+    fail("--search", "--probe and --ensemble work with sampling only");
   if (!a.ensemble.empty()) {
     EnsembleOptions e;
     e.models = a.ensemble;
@@ -96,6 +142,7 @@ void run_generate(const GenerateArgs& a) {
   if (a.prompt_given && !a.prompts_file.empty()) fail("--prompts", "give --prompt or --prompts, not both");
   GenerateOptions shown = a.options;
   note("generate: options " + config_to_json(shown).dump());
+  if (search.search != "sample") note("generate: search " + config_to_json(search).dump());
 
   LoadedCheckpoint ck = load_checkpoint(a.model, parse_device(a.device));
   Tokenizer tokenizer = Tokenizer::load_dir(a.model);
@@ -104,7 +151,8 @@ void run_generate(const GenerateArgs& a) {
        policy.state(policy.state_after_start()).name + "\"");
   const std::vector<std::string> prompts =
       a.prompts_file.empty() ? std::vector<std::string>{a.prompt} : read_prompts(a.prompts_file);
-  Generator generator(ck.model, tokenizer, policy);
+  Generator generator(ck.model, tokenizer, policy);  // checks model, tokenizer and policy agree
+  if (search.search != "sample") return run_search(a, search, ck.model, tokenizer, policy, prompts);
   ProbeSet probes;
   ResidualMonitor monitor;
   if (!a.probe.empty()) {
@@ -184,6 +232,7 @@ void register_generate_command(CLI::App& app) {
   cmd->add_flag("--json", a->json_output, "one JSON object per sample per line (per-token records)");
   cmd->add_option("--device", a->device, "cpu, cuda, cuda:N")->capture_default_str();
   add_options(*cmd, a->options);
+  add_options(*cmd, a->search);
   cmd->callback([a, prompt] {
     a->prompt_given = prompt->count() > 0;
     run_generate(*a);

@@ -33,6 +33,7 @@ void register_eval_tag_agreement_command(CLI::App& eval);
 void register_eval_redteam_command(CLI::App& eval);
 void register_eval_compare_command(CLI::App& eval);
 void register_eval_prompts_command(CLI::App& eval);
+void register_eval_search_command(CLI::App& eval);  // decoding searches compared (docs/search.md)
 // Subcommands of `prealign export`: each format adds itself to the group.
 void register_export_gguf_command(CLI::App& export_group);  // export gguf: checkpoint -> llama.cpp
 
