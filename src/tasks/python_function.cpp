@@ -180,6 +180,7 @@ for i, args in enumerate(request["cases"]):
         emit({"i": i, "result": plain(fn(*args))})
     except BaseException as e:
         emit({"i": i, "error": type(e).__name__ + ": " + str(e)[:300]})
+        break  # the first failure decides; the rest would only cost time
 )PY";
 }
 

@@ -141,7 +141,10 @@ void collect(int pid, int out_fd, int err_fd, const SandboxLimits& limits, Sandb
       if (static_cast<uint64_t>(n) > room) r.output_overflow = true;
     }
     if (r.output_overflow) break;
-    if (!exited && ::waitpid(pid, &status, WNOHANG) == pid) {
+    // WNOWAIT: the child stays a zombie, so its pid (the group's id) cannot be
+    // reused by another process before we have killed the group
+    siginfo_t info{};
+    if (!exited && ::waitid(P_PID, static_cast<id_t>(pid), &info, WEXITED | WNOHANG | WNOWAIT) == 0 && info.si_pid == pid) {
       exited = true;
       ::kill(-pid, SIGKILL);  // anything it left behind in its group
     } else if (exited && rc == 0) {
@@ -149,9 +152,8 @@ void collect(int pid, int out_fd, int err_fd, const SandboxLimits& limits, Sandb
     }
   }
   ::kill(-pid, SIGKILL);
-  if (!exited)
-    while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
-    }
+  while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  }
   if (WIFEXITED(status)) r.exit_code = WEXITSTATUS(status);
   if (WIFSIGNALED(status)) r.signal = WTERMSIG(status);
   r.seconds = std::chrono::duration<double>(clock::now() - start).count();

@@ -105,7 +105,8 @@ ordered_json verify_completions(const std::vector<TaskRecord>& tasks, const std:
     v["family"] = t.family;
     v["split"] = t.split;
     v["where"] = completions[i].where;
-    for (auto& [k, x] : verdicts[i].to_json().items()) v[k] = x;
+    const json verdict = verdicts[i].to_json();  // named: items() of a temporary would dangle
+    for (auto& [k, x] : verdict.items()) v[k] = x;
     per_completion.push_back(std::move(v));
   }
   ordered_json missing = ordered_json::array();

@@ -10,7 +10,7 @@
 //     mutable state, so it is thread-safe; arithmetic, string, corpus and
 //     system-rule tasks cost microseconds (no I/O; the PEP8 truth was computed
 //     by the scorer when the task was made); python tasks start one sandboxed
-//     python3 (~30-60 ms, at most options.sandbox.wall_seconds).
+//     python3 (~0.1 s on a loaded 2-core machine, at most options.sandbox.wall_seconds).
 //   - reward is 1 for a correct completion and 0 otherwise; a wrong answer never
 //     earns anything. With format_weight w > 0 a correct completion without the
 //     requested format (no "Answer:" line; no fenced code block for python) gets 1 - w.

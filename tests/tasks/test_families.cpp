@@ -94,7 +94,9 @@ TEST(Strings, StoredAnswersAgreeWithHandMadeOnesAndPerturbationsFail) {
       const std::string s = quoted(t.prompt);
       for (size_t i = s.size(); i-- > 0;) expected += s[i];
       EXPECT_EQ(t.verifier.at("answer"), expected);
-      if (s != expected) EXPECT_FALSE(verify(t, "Answer: " + s).correct);  // the unreversed text
+      if (s != expected) {
+        EXPECT_FALSE(verify(t, "Answer: " + s).correct);  // the unreversed text
+      }
       EXPECT_FALSE(verify(t, "Answer: " + expected + "x").correct);
       EXPECT_FALSE(verify(t, "Answer: " + expected.substr(1)).correct);
     } else if (t.variant == "sort") {

@@ -103,7 +103,7 @@ TEST(TasksMake, IdsAreUniqueAndPromptsNeverHoldTheVerifier) {
   }
 }
 
-TEST(CorpusTasks, Pep8LinesAgreeWithPycodestyleItself) {
+TEST(CorpusPep8Lines, AgreeWithPycodestyleItself) {
   if (!have_pycodestyle()) GTEST_SKIP() << "needs " << kPythonDir << " and pycodestyle for /usr/bin/python3";
   MakeOptions o = procedural("pep8-lines", 12, 2);
   o.corpus = {kPythonDir};
@@ -140,7 +140,7 @@ TEST(CorpusTasks, Pep8LinesAgreeWithPycodestyleItself) {
   }
 }
 
-TEST(CorpusTasks, MaskedSpansRestoreTheSourceLine) {
+TEST(CorpusMaskedSpan, RestoresTheSourceLine) {
   const std::string corpus = "/usr/share/common-licenses/GPL-3";
   if (!fs::exists(corpus)) GTEST_SKIP() << "needs " << corpus;
   MakeOptions o = procedural("masked-span", 25, 9);
