@@ -30,10 +30,18 @@ constexpr char kSetupFailed = 's';
 constexpr uint32_t kNobody = 65534;
 
 // In the child, after fork: only async-signal-safe calls from here on.
-bool enter_network_namespace() {
-  if (::unshare(CLONE_NEWNET) == 0) return true;
-  // Unprivileged: a user namespace first (we become root inside it, mapped to nobody outside).
-  return ::unshare(CLONE_NEWUSER | CLONE_NEWNET) == 0;
+// Enters a new network namespace and, when `drop_root`, becomes nobody (raw
+// system calls: no glibc setxid broadcast). Root tries the namespace first,
+// while it has the capability; otherwise nobody tries it through a new user
+// namespace, so the process never holds root's file access inside one.
+// Returns 1 when isolated, 0 when not, -1 when dropping root failed.
+int isolate(bool drop_root) {
+  bool isolated = ::unshare(CLONE_NEWNET) == 0;
+  if (drop_root && (::syscall(SYS_setgroups, 0, nullptr) != 0 || ::syscall(SYS_setgid, kNobody) != 0 ||
+                    ::syscall(SYS_setuid, kNobody) != 0))
+    return -1;
+  if (!isolated) isolated = ::unshare(CLONE_NEWUSER | CLONE_NEWNET) == 0;
+  return isolated ? 1 : 0;
 }
 
 void set_limit(int resource, uint64_t value) {
@@ -57,8 +65,9 @@ struct ChildSetup {
 
 [[noreturn]] void child_main(const ChildSetup& c) {
   ::setpgid(0, 0);  // its own process group: the deadline kills the group
-  const bool isolated = enter_network_namespace();
-  if (!isolated && c.limits->require_network_isolation) child_fail(c.status_fd, kNoNetworkNamespace);
+  const int isolated = isolate(c.drop_root);
+  if (isolated < 0) child_fail(c.status_fd, kSetupFailed);
+  if (isolated == 0 && c.limits->require_network_isolation) child_fail(c.status_fd, kNoNetworkNamespace);
   const int devnull = ::open("/dev/null", O_RDONLY);
   if (devnull < 0 || ::dup2(devnull, 0) < 0 || ::dup2(c.out_fd, 1) < 0 || ::dup2(c.err_fd, 2) < 0 ||
       ::dup2(c.status_fd, 3) < 0 || ::fcntl(3, F_SETFD, FD_CLOEXEC) < 0)
@@ -69,12 +78,7 @@ struct ChildSetup {
   for (int fd = 4; fd < 4096; ++fd) ::close(fd);
 #endif
   if (::chdir(c.dir) != 0) child_fail(3, kSetupFailed);
-  if (c.drop_root) {  // root in the sandbox could write anywhere: run as nobody (raw calls, no glibc setxid broadcast)
-    if (::syscall(SYS_setgroups, 0, nullptr) != 0 || ::syscall(SYS_setgid, kNobody) != 0 ||
-        ::syscall(SYS_setuid, kNobody) != 0)
-      child_fail(3, kSetupFailed);
-    set_limit(RLIMIT_NPROC, 64);  // a fork bomb stops here (not enforced for root, hence only now)
-  }
+  if (c.drop_root) set_limit(RLIMIT_NPROC, 64);  // a fork bomb stops here (not enforced for root)
   set_limit(RLIMIT_AS, c.limits->memory_bytes);
   set_limit(RLIMIT_CPU, static_cast<uint64_t>(c.limits->wall_seconds) + 2);
   set_limit(RLIMIT_FSIZE, c.limits->max_file_bytes);
@@ -166,7 +170,7 @@ bool network_isolation_available() {
   static bool available = false;
   std::call_once(once, [] {
     const int pid = ::fork();
-    if (pid == 0) ::_exit(enter_network_namespace() ? 0 : 1);
+    if (pid == 0) ::_exit(isolate(::geteuid() == 0) == 1 ? 0 : 1);
     int status = 0;
     if (pid > 0)
       while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {

@@ -3,8 +3,11 @@
 // results) is stopped within its limits.
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <chrono>
 #include <filesystem>
+#include <set>
+#include <thread>
 
 #include "tasks/python_function.hpp"
 #include "tasks_helpers.hpp"
@@ -152,4 +155,30 @@ TEST_F(PythonSandbox, GeneratedTasksTheirReferenceSolutionsPassAndHideTheTests) 
     EXPECT_FALSE(verify(t, "```python\ndef " + t.verifier.at("function").get<std::string>() + "(*a):\n    return 0\n```").correct);
   }
   EXPECT_GE(variants.size(), 5u);
+}
+
+TEST_F(PythonSandbox, OneVerifierServesManyThreadsAtOnce) {
+  // the trainer's use: one Verifier, rewards computed concurrently; each thread's
+  // verdicts must be those of a single-threaded run
+  auto tasks = make_family("python", 4, 21);
+  const auto arithmetic = make_family("arithmetic", 4, 21);
+  tasks.insert(tasks.end(), arithmetic.begin(), arithmetic.end());
+  auto right = [](const TaskRecord& t) {
+    return t.family == "python" ? "```python\n" + t.verifier.at("reference").get<std::string>() + "```"
+                                : "Answer: " + t.verifier.at("answer").dump();
+  };
+  const Verifier verifier;
+  std::vector<std::thread> threads;
+  std::atomic<int> correct{0}, wrong_rejected{0};
+  for (int k = 0; k < 4; ++k)
+    threads.emplace_back([&, k] {
+      for (size_t i = 0; i < tasks.size(); ++i) {
+        const TaskRecord& t = tasks[(i + static_cast<size_t>(k)) % tasks.size()];
+        correct += verifier.verify(t, right(t)).correct;
+        wrong_rejected += !verifier.verify(t, "Answer: -1\n```python\ndef nothing(): pass\n```").correct;
+      }
+    });
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(correct, 4 * static_cast<int>(tasks.size()));
+  EXPECT_EQ(wrong_rejected, 4 * static_cast<int>(tasks.size()));
 }
