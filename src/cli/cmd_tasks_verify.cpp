@@ -1,8 +1,10 @@
 // prealign tasks verify: score completions of a tasks file with the verifiers
 // the trainer calls (tasks/verifier.hpp), and report accuracy per family.
+#include <algorithm>
 #include <cstdio>
 
 #include "cli/commands.hpp"
+#include "core/error.hpp"
 #include "core/progress.hpp"
 #include "tasks/report.hpp"
 
@@ -23,15 +25,21 @@ struct VerifyArgs {
 void run_tasks_verify(const VerifyArgs& a) {
   const std::vector<TaskRecord> tasks = read_tasks(a.tasks);
   const std::vector<Completion> completions = read_completions(a.completions);
+  require(a.wall_seconds > 0 && a.wall_seconds <= 3600, "--wall-seconds", "must be within (0, 3600]");
+  require(a.memory_mb >= 64 && a.memory_mb <= (uint64_t(1) << 20), "--memory-mb", "must be within [64, 1048576]",
+          "Python itself needs some tens of MiB");
+  require(a.jobs >= 1 && a.jobs <= 64, "--jobs", "must be within [1, 64]");
   VerifierOptions o;
   o.format_weight = a.format_weight;
   o.sandbox.wall_seconds = a.wall_seconds;
   o.sandbox.memory_bytes = a.memory_mb << 20;
   o.sandbox.require_network_isolation = !a.allow_network;
   o.sandbox.python = a.python;
-  if (!network_isolation_available())
+  const bool any_python = std::any_of(tasks.begin(), tasks.end(),
+                                      [](const TaskRecord& t) { return t.verifier.value("type", "") == "python"; });
+  if (any_python && !network_isolation_available())
     note(a.allow_network ? "tasks verify: warning: python tasks run WITHOUT network isolation (--allow-network)"
-                         : "tasks verify: no network namespace here: python tasks will fail (see --allow-network)");
+                         : "tasks verify: no network namespace can be made here: python tasks will fail (see --allow-network)");
   const Verifier verifier(o);
 
   const ordered_json report = verify_completions(tasks, completions, verifier, a.jobs);
