@@ -36,7 +36,7 @@ void run_tasks_verify(const VerifyArgs& a) {
   o.sandbox.require_network_isolation = !a.allow_network;
   o.sandbox.python = a.python;
   const bool any_python = std::any_of(tasks.begin(), tasks.end(),
-                                      [](const TaskRecord& t) { return t.verifier.value("type", "") == "python"; });
+                                      [](const TaskRecord& t) { return t.verifier.at("type") == "python"; });
   if (any_python && !network_isolation_available())
     note(a.allow_network ? "tasks verify: warning: python tasks run WITHOUT network isolation (--allow-network)"
                          : "tasks verify: no network namespace can be made here: python tasks will fail (see --allow-network)");

@@ -139,7 +139,9 @@ bool contains_word(std::string_view text, std::string_view word) {
 namespace prealign {
 
 static void check_spec(const nlohmann::json& spec, const std::string& where) {
-  const std::string type = spec.value("type", "");
+  if (!spec.is_object() || !spec.contains("type") || !spec.at("type").is_string())
+    fail(where, "a verifier spec must be an object with a string \"type\"");
+  const std::string type = spec.at("type").get<std::string>();
   if (type == "number") {
     if (!spec.contains("answer") || !spec.at("answer").is_number_integer())
       fail(where, "a \"number\" verifier needs an integer \"answer\"");

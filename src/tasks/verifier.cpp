@@ -19,7 +19,9 @@ Verifier::Verifier(VerifierOptions options) : options_(std::move(options)) {
 
 Verdict Verifier::verify(const TaskRecord& task, std::string_view completion) const {
   const std::string where = "task " + task.id;
-  const std::string type = task.verifier.value("type", "");
+  if (!task.verifier.is_object() || !task.verifier.contains("type") || !task.verifier.at("type").is_string())
+    fail(where, "the verifier spec must be an object with a string \"type\"");
+  const std::string type = task.verifier.at("type").get<std::string>();
   Verdict v;
   if (type == "number" || type == "exact") {
     const AnswerCheck a = check_plain_answer(task.verifier, completion, where);

@@ -7,6 +7,8 @@
 #include <cstdio>
 #include <set>
 
+#include "core/rng.hpp"
+#include "tasks/generators.hpp"
 #include "tasks_helpers.hpp"
 
 using namespace prealign;
@@ -160,4 +162,47 @@ TEST(Verifier, MalformedSpecsAreErrorsNamingTheTask) {
   }
   t.verifier = {{"type", "number"}};
   EXPECT_THROW(verify(t, "1"), Error);
+}
+
+// Specs and completions from a trainer or a hand-edited file may be anything:
+// verify() either gives a verdict or throws prealign::Error, never another
+// exception (a crash of `tasks verify`). Shapes drawn at random from pieces.
+TEST(Verifier, ArbitrarySpecsGiveAVerdictOrAnErrorNeverACrash) {
+  const std::vector<json> values = {json(), 1, -5, 2.5, "x", "number", "exact", "system_rule", true,
+                                    json::array(), json::array({1, "a"}), json::object(),
+                                    json(18446744073709551615ULL), json::object({{"type", 3}})};
+  const std::vector<std::string> keys = {"type", "answer", "rule", "task", "kind", "word", "n", "on_topic", "refusal"};
+  const std::vector<std::string> kinds = {"lowercase", "forbidden_word", "max_words", "refuse_topic", "json_answer", "prefix"};
+  const std::vector<std::string> completions = {"", "Answer: 5", "{\"answer\": 5}", "{\"answer\": [[[]]]}", "x\n```\n", "\xff"};
+  Rng rng(5);
+  auto pick = [&](size_t n) { return static_cast<size_t>(uniform(rng, 0, static_cast<int64_t>(n) - 1)); };
+  auto random_object = [&](int depth, auto& self) -> json {
+    json o = json::object();
+    for (size_t k = pick(5); k > 0; --k) {
+      const std::string& key = keys[pick(keys.size())];
+      if (key == "kind") o[key] = kinds[pick(kinds.size())];
+      else if ((key == "rule" || key == "task") && depth < 2) o[key] = self(depth + 1, self);
+      else o[key] = values[pick(values.size())];
+    }
+    if (pick(3)) o["type"] = std::vector<std::string>{"number", "exact", "system_rule", "python"}[pick(4)];
+    return o;
+  };
+  int verdicts = 0, errors = 0;
+  for (int i = 0; i < 3000; ++i) {
+    TaskRecord t;
+    t.id = "fuzz-" + std::to_string(i);
+    t.verifier = pick(10) ? random_object(0, random_object) : values[pick(values.size())];
+    if (t.verifier.is_object() && t.verifier.value("type", json()).is_string() && t.verifier["type"] == "python")
+      t.verifier["type"] = "exact";  // python specs start a sandbox: tested in test_python_sandbox.cpp
+    try {
+      const Verdict v = verify(t, completions[pick(completions.size())]);
+      EXPECT_GE(v.reward, 0.0);
+      EXPECT_LE(v.reward, 1.0);
+      ++verdicts;
+    } catch (const Error&) {
+      ++errors;
+    }  // anything else fails the test
+  }
+  EXPECT_GT(verdicts, 10);
+  EXPECT_GT(errors, 100);
 }
