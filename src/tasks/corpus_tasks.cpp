@@ -76,9 +76,17 @@ std::vector<TaskRecord> make_pep8_line_tasks(const std::vector<std::string>& fil
     size_t file, first, bad;
   };
   std::vector<Candidate> candidates;
+  size_t failed = 0;
+  std::string first_failure;
   for (size_t fi = 0; fi < sources.size(); ++fi) {
     const SourceFile& f = sources[fi];
-    const std::vector<float> scores = scorer.score_lines(f.text);
+    std::vector<float> scores;
+    try {  // one file pycodestyle cannot check does not stop the others
+      scores = scorer.score_lines(f.text);
+    } catch (const Error& e) {
+      if (failed++ == 0) first_failure = f.path + ": " + e.what();
+      continue;
+    }
     for (size_t first = 0; first + kWindow <= f.lines.size(); ++first) {
       if (!same_block(first, first + kWindow - 1)) continue;
       int bad = 0, blank = 0;
@@ -92,6 +100,8 @@ std::vector<TaskRecord> make_pep8_line_tasks(const std::vector<std::string>& fil
       if (bad == 1 && blank <= 2 && !too_long) candidates.push_back({fi, first, bad_line});
     }
   }
+  if (failed > 0 && failed == sources.size()) fail("pep8-lines", "no corpus file could be checked: " + first_failure);
+  if (failed > 0) note("tasks: pep8-lines: skipped " + std::to_string(failed) + " files pycodestyle could not check, e.g. " + first_failure);
   // a seeded order; overlapping windows of one file are taken once
   Rng rng(hash_combine(seed, stable_hash("pep8-lines")));
   std::shuffle(candidates.begin(), candidates.end(), rng);
