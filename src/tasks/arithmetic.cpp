@@ -1,0 +1,27 @@
+// The arithmetic family: multi-digit addition, subtraction and multiplication.
+// The answer is exact in int64 (at most 7 + 1 digits for sums, 8 for products).
+#include "tasks/generators.hpp"
+
+namespace prealign {
+
+Question arithmetic_question(Rng& rng) {
+  Question q;
+  const int op = static_cast<int>(uniform(rng, 0, 2));
+  int64_t a, b, answer;
+  char sign;
+  if (op == 2) {
+    a = with_digits(rng, static_cast<int>(uniform(rng, 2, 4)));
+    b = with_digits(rng, static_cast<int>(uniform(rng, 1, 4)));
+    answer = a * b, sign = '*', q.variant = "mul";
+  } else {
+    a = with_digits(rng, static_cast<int>(uniform(rng, 2, 7)));
+    b = with_digits(rng, static_cast<int>(uniform(rng, 2, 7)));
+    if (op == 0) answer = a + b, sign = '+', q.variant = "add";
+    else answer = a - b, sign = '-', q.variant = "sub";
+  }
+  q.text = "What is " + std::to_string(a) + " " + sign + " " + std::to_string(b) + "?";
+  q.verifier = {{"type", "number"}, {"answer", answer}};
+  return q;
+}
+
+}  // namespace prealign
