@@ -561,7 +561,10 @@ int Server::bind() {
   return port;
 }
 
-void Server::run() { s_->http->listen_after_bind(); }
+void Server::run() {
+  if (s_->stopping) return;  // stopped before it started (httplib's stop() does nothing then)
+  s_->http->listen_after_bind();
+}
 
 void Server::stop() {
   State& s = *s_;
