@@ -1,13 +1,15 @@
-// The decode loop: prefill the context once with the KV cache, then one
-// position at a time: raw logits -> temptation -> sampler chain -> record.
+// Generation over the decode loop (decode/batch_engine.hpp): prompts to
+// contexts, the sampler chain a sequence's options describe, and the JSON record.
 #include "decode/generator.hpp"
 
 #include <algorithm>
 #include <cmath>
+#include <map>
+#include <memory>
 
 #include "core/error.hpp"
 #include "core/utf8.hpp"
-#include "decode/sequence_decoder.hpp"
+#include "decode/batch_engine.hpp"
 
 namespace prealign {
 
@@ -67,124 +69,30 @@ std::vector<int> Generator::context_for(const std::string& prompt) const {
   return prompt_context(tokenizer_, policy_, prompt);
 }
 
-namespace {
-
-void check_context(const std::vector<int>& context, int64_t max_len) {
-  if (context.empty()) fail("generate", "empty context", "start the context with BOS");
-  if (static_cast<int64_t>(context.size()) > max_len)
-    fail("prompt",
-         std::to_string(context.size()) + " context tokens exceed the model's max_seq_len " + std::to_string(max_len),
-         "shorten the prompt");
-}
-
-// Prefills the contexts, left-padded to one length (B, T); returns the last position's logits (B, V)
-// and, when `residual` is given, each layer's residual stream there (B, C).
-torch::Tensor prefill(LlamaModel& model, const std::vector<std::vector<int>>& contexts, KVCache& cache,
-                      torch::Device device, std::vector<torch::Tensor>* residual) {
-  size_t longest = 0;
-  for (const auto& c : contexts) longest = std::max(longest, c.size());
-  std::vector<int64_t> ids;
-  std::vector<int64_t> pad;
-  for (const auto& c : contexts) {
-    pad.push_back(static_cast<int64_t>(longest - c.size()));
-    ids.insert(ids.end(), longest - c.size(), Tokenizer::kBos);  // any id: padding is masked
-    ids.insert(ids.end(), c.begin(), c.end());
-  }
-  bool any_pad = false;
-  for (int64_t p : pad) any_pad = any_pad || p > 0;
-  if (any_pad) cache.left_pad = pad;
-  torch::Tensor tokens =
-      torch::tensor(ids, torch::kLong).view({static_cast<int64_t>(contexts.size()), static_cast<int64_t>(longest)});
-  ForwardOutput out = model->forward_full(tokens.to(device), &cache, residual != nullptr);
-  if (residual) {
-    residual->clear();
-    for (const torch::Tensor& r : out.residual) residual->push_back(r.select(1, -1));
-  }
-  return out.logits.select(1, -1);  // (B, V)
-}
-
-// Row b of (B, V) logits as floats on the CPU.
-std::vector<float> row_logits(const torch::Tensor& logits_cpu, int64_t b) {
-  const float* p = logits_cpu.data_ptr<float>() + b * logits_cpu.size(1);
-  return std::vector<float>(p, p + logits_cpu.size(1));
-}
-
-}  // namespace
-
 std::vector<Generation> decode_batch(LlamaModel& model, const Policy& policy,
                                      const std::vector<std::vector<int>>& contexts, const std::vector<int>& states,
                                      const GenerateOptions& options, const std::vector<uint64_t>& seeds,
                                      const std::function<std::string(int)>& token_text, const TokenCallback& on_token,
                                      const ResidualMonitor& monitor) {
-  if (options.max_new_tokens < 0) fail("--max-new-tokens", "must be >= 0");
   if (states.size() != contexts.size() || seeds.size() != contexts.size())
     fail("decode_batch", "contexts, states and seeds differ in number");
-  const int vocab = model->config().vocab_size;
-  const int64_t max_len = model->config().max_seq_len;
-  if (policy.vocab_size() != vocab)
-    fail("policy " + policy.name(), "built for a vocabulary of " + std::to_string(policy.vocab_size()) +
-                                        " tokens, the model has " + std::to_string(vocab));
-  std::vector<SequenceDecoder> seqs;
-  seqs.reserve(contexts.size());
+  BatchEngine engine(model, token_text);
+  // The caller's policy outlives this call: shared without being owned.
+  const std::shared_ptr<const Policy> shared(std::shared_ptr<const Policy>(), &policy);
+  std::map<SequenceId, size_t> index;
   for (size_t i = 0; i < contexts.size(); ++i) {
-    check_context(contexts[i], max_len);
-    seqs.emplace_back(policy, options, contexts[i], states[i], seeds[i]);
+    SequenceSpec spec{contexts[i], states[i], shared, options, seeds[i], nullptr, nullptr};
+    if (on_token) spec.on_token = [&on_token, i](const TokenRecord& t) { return on_token(i, t); };
+    if (monitor)
+      spec.monitor = [&monitor, i](const std::vector<torch::Tensor>& r, TokenRecord& t) { monitor(i, r, t); };
+    index[engine.add(std::move(spec))] = i;
   }
-  if (contexts.empty() || options.max_new_tokens == 0) {
-    std::vector<Generation> out;
-    for (auto& s : seqs) out.push_back(s.take());
-    return out;
-  }
-
-  torch::NoGradGuard no_grad;
-  model->eval();
-  const torch::Device device = model->parameters().front().device();
-  KVCache cache;
-  std::vector<int64_t> rows(seqs.size());  // cache row -> sequence index
-  for (size_t i = 0; i < rows.size(); ++i) rows[i] = static_cast<int64_t>(i);
-  std::vector<torch::Tensor> residual;  // per layer (B', C), only with a monitor
-  torch::Tensor logits = prefill(model, contexts, cache, device, monitor ? &residual : nullptr);  // (B, V)
-  while (true) {
-    torch::Tensor cpu = logits;  // (B, V); on the CPU in float32 already in the usual case
-    if (cpu.device() != torch::kCPU || cpu.scalar_type() != torch::kFloat) cpu = cpu.to(torch::kCPU, torch::kFloat);
-    if (!cpu.is_contiguous()) cpu = cpu.contiguous();
-    std::vector<int64_t> next_tokens, still_running;
-    for (size_t r = 0; r < rows.size(); ++r) {
-      const size_t index = static_cast<size_t>(rows[r]);
-      SequenceDecoder& s = seqs[index];
-      const int tok = s.step(row_logits(cpu, static_cast<int64_t>(r)), max_len, token_text);
-      if (monitor) {
-        std::vector<torch::Tensor> row;
-        for (const torch::Tensor& layer : residual) row.push_back(layer[static_cast<int64_t>(r)]);
-        monitor(index, row, s.last_token());
-      }
-      if (on_token && !on_token(index, s.last_token())) s.finish("cancelled");
-      // Left padding makes the shared cache longer than a short sequence: when
-      // it is full, nobody can go on.
-      if (cache.length >= max_len) s.finish("length");
-      if (s.done()) continue;
-      still_running.push_back(static_cast<int64_t>(r));
-      next_tokens.push_back(tok);
+  std::vector<Generation> out(contexts.size());
+  while (engine.active() > 0)
+    for (FinishedSequence& f : engine.step()) {
+      if (f.error) std::rethrow_exception(f.error);
+      out[index.at(f.id)] = std::move(f.generation);
     }
-    if (still_running.empty()) break;
-    if (still_running.size() < rows.size()) {  // finished sequences leave the batch
-      cache.select_rows(still_running);
-      std::vector<int64_t> kept;
-      for (int64_t r : still_running) kept.push_back(rows[static_cast<size_t>(r)]);
-      rows = kept;
-    }
-    // (B', 1) next inputs, written in place: torch::tensor(vector) costs a few
-    // dispatches per token, which shows on the tiny presets.
-    torch::Tensor step = torch::empty({static_cast<int64_t>(next_tokens.size()), 1}, torch::kLong);
-    std::copy(next_tokens.begin(), next_tokens.end(), step.data_ptr<int64_t>());
-    if (device != torch::kCPU) step = step.to(device);
-    ForwardOutput out = model->forward_full(step, &cache, bool(monitor));
-    logits = out.logits.select(1, 0);  // (B', V)
-    residual.clear();
-    for (const torch::Tensor& layer : out.residual) residual.push_back(layer.select(1, 0));
-  }
-  std::vector<Generation> out;
-  for (auto& s : seqs) out.push_back(s.take());
   return out;
 }
 

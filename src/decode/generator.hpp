@@ -62,10 +62,12 @@ SamplerChain make_sampler_chain(const Policy& policy, const GenerateOptions& opt
 Generation decode_context(LlamaModel& model, const Policy& policy, const std::vector<int>& context, int state,
                           const GenerateOptions& options, const std::function<std::string(int)>& token_text);
 
-// Several contexts decoded together, one forward pass per position for all of
+// Several contexts decoded together: a BatchEngine (decode/batch_engine.hpp)
+// run until every sequence is done, one forward pass per position for all of
 // them (left-padded prefill; finished sequences leave the batch). Sequence i has
 // its own policy state states[i] and seed seeds[i] and gets what decode_context
-// gives it alone, up to float rounding in the batched products.
+// gives it alone, up to float rounding in the batched products. A decoding
+// error (e.g. non-finite logits) is thrown.
 // `on_token`, if given, sees each token as it is chosen (sequence index, record);
 // returning false ends that sequence ("cancelled": a client went away).
 using TokenCallback = std::function<bool(size_t sequence, const TokenRecord& token)>;

@@ -28,7 +28,7 @@ class SequenceDecoder {
 
   bool done() const { return done_; }
   // Ends the sequence from outside with this finish_reason ("cancelled": a
-  // client went away; "length": a batch's shared cache is full). No-op once done.
+  // client went away or the server is shutting down). No-op once done.
   void finish(const std::string& reason);
   const Generation& generation() const { return g_; }
   TokenRecord& last_token() { return g_.tokens.back(); }

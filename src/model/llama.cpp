@@ -5,6 +5,7 @@
 #include <limits>
 #include <set>
 #include <sstream>
+#include <tuple>
 
 #include "core/error.hpp"
 #include "model/matmul.hpp"
@@ -44,6 +45,55 @@ void KVCache::select_rows(const std::vector<int64_t>& rows) {
   }
 }
 
+void KVCache::append_rows(const KVCache& other) {
+  if (other.length == 0) return;
+  if (length == 0) {
+    *this = other;
+    return;
+  }
+  if (k.size() != other.k.size()) fail("KV cache", "append_rows: the caches belong to different models");
+  const int64_t rows = k[0].size(0), more = other.k[0].size(0), S = std::max(length, other.length);
+  std::vector<int64_t> pad;
+  for (int64_t b = 0; b < rows; ++b) pad.push_back((left_pad.empty() ? 0 : left_pad[size_t(b)]) + S - length);
+  for (int64_t b = 0; b < more; ++b)
+    pad.push_back((other.left_pad.empty() ? 0 : other.left_pad[size_t(b)]) + S - other.length);
+  for (size_t l = 0; l < k.size(); ++l) {
+    for (auto [buffer, view, fresh] : {std::tuple{&k_buffer[l], &k[l], &other.k[l]},
+                                       std::tuple{&v_buffer[l], &v[l], &other.v[l]}}) {
+      const int64_t capacity = std::max(S, buffer->defined() ? buffer->size(2) : int64_t(0));
+      // Zeros under the new padding: masked keys and values must still be
+      // finite, or their scores (and weights of 0 times them) turn into NaN.
+      Tensor merged = torch::zeros({rows + more, view->size(1), capacity, view->size(3)}, view->options());
+      merged.narrow(0, 0, rows).narrow(2, S - length, length).copy_(*view);
+      merged.narrow(0, rows, more).narrow(2, S - other.length, other.length).copy_(*fresh);
+      if (buffer->defined()) *buffer = merged;
+      *view = merged.narrow(2, 0, S);
+    }
+  }
+  length = S;
+  left_pad = pad;
+}
+
+void KVCache::trim_padding() {
+  if (left_pad.empty() || length == 0) return;
+  const int64_t drop = *std::min_element(left_pad.begin(), left_pad.end());
+  if (drop <= 0) return;
+  for (size_t l = 0; l < k.size(); ++l) {
+    for (auto [buffer, view] : {std::pair{&k_buffer[l], &k[l]}, std::pair{&v_buffer[l], &v[l]}}) {
+      if (buffer->defined()) {  // a view further into the same buffer: no copy
+        *buffer = buffer->narrow(2, drop, buffer->size(2) - drop);
+        *view = buffer->narrow(2, 0, length - drop);
+      } else {
+        *view = view->narrow(2, drop, length - drop);
+      }
+    }
+  }
+  length -= drop;
+  bool any = false;
+  for (int64_t& p : left_pad) any = (p -= drop) > 0 || any;
+  if (!any) left_pad.clear();  // no padding left: decode steps need no mask
+}
+
 // One decoder block. q/k/v and gate/up are stored fused (one matmul each instead
 // of three and two: fewer, larger GEMMs are faster on CPU, see docs/performance.md);
 // hf_tensors() splits them back into the Hugging Face names.
@@ -78,7 +128,7 @@ Tensor rms_norm(const Tensor& x, const Tensor& w, double eps) {
 }
 
 // Hugging Face convention: out = x*cos + rotate_half(x)*sin, rotate_half(x) = [-x2, x1].
-// x (B, T, N, hd); cos, sin (T, 1, hd).
+// x (B, T, N, hd); cos, sin (T, 1, hd) or per row (B, T, 1, hd).
 Tensor apply_rope(const Tensor& x, const Tensor& cos, const Tensor& sin) {
   auto halves = x.chunk(2, -1);
   Tensor rotated = torch::cat({halves[1].neg(), halves[0]}, -1);
@@ -212,8 +262,13 @@ ForwardOutput LlamaModelImpl::forward_full(const torch::Tensor& tokens_in, KVCac
   Tensor tokens = tokens_in.to(device, torch::kLong);
   const int64_t B = tokens.size(0), T = tokens.size(1);
   const int64_t start = cache ? cache->length : 0;
-  if (start + T > config_.max_seq_len)
-    fail(where, std::to_string(start + T) + " positions exceed max_seq_len " + std::to_string(config_.max_seq_len),
+  const std::vector<int64_t>* pad = cache && !cache->left_pad.empty() ? &cache->left_pad : nullptr;
+  if (pad && static_cast<int64_t>(pad->size()) != B)
+    fail(where, "left_pad has " + std::to_string(pad->size()) + " rows, the batch " + std::to_string(B));
+  // The longest row's positions; padding in front of every row is not one.
+  const int64_t positions = start + T - (pad ? *std::min_element(pad->begin(), pad->end()) : 0);
+  if (positions > config_.max_seq_len)
+    fail(where, std::to_string(positions) + " positions exceed max_seq_len " + std::to_string(config_.max_seq_len),
          "shorten the input or train a model with a longer context (ctx=)");
   const int64_t lo = tokens.min().item<int64_t>(), hi = tokens.max().item<int64_t>();
   if (lo < 0 || hi >= config_.vocab_size)
@@ -227,14 +282,24 @@ ForwardOutput LlamaModelImpl::forward_full(const torch::Tensor& tokens_in, KVCac
   }
 
   Tensor x = F::embedding(tokens, embed_->weight);  // (B, T, C)
-  Tensor cos = rope_cos_.narrow(0, start, T).unsqueeze(1), sin = rope_sin_.narrow(0, start, T).unsqueeze(1);
+  Tensor cos, sin;  // (T, 1, hd), or (B, T, 1, hd) with padded rows
+  if (pad) {
+    // Row b's positions count from its own first token (padding gets 0, masked
+    // anyway): the angles it gets alone, whatever padding is put in front.
+    Tensor first = torch::tensor(*pad, torch::kLong).view({B, 1});
+    Tensor pos = (torch::arange(start, start + T, torch::kLong).view({1, T}) - first).clamp_min(0).view({-1});
+    pos = pos.to(device);
+    cos = rope_cos_.index_select(0, pos).view({B, T, 1, -1});
+    sin = rope_sin_.index_select(0, pos).view({B, T, 1, -1});
+  } else {
+    cos = rope_cos_.narrow(0, start, T).unsqueeze(1);
+    sin = rope_sin_.narrow(0, start, T).unsqueeze(1);
+  }
   // A single new position sees every cached one: no mask needed (the decode step),
   // unless some rows start with padding.
   Tensor mask;  // (T, S), or (B, T, S) with padded rows
-  if (cache && !cache->left_pad.empty()) {
-    if (static_cast<int64_t>(cache->left_pad.size()) != B)
-      fail(where, "left_pad has " + std::to_string(cache->left_pad.size()) + " rows, the batch " + std::to_string(B));
-    mask = padded_causal_mask(T, start + T, start, cache->left_pad, x.options());
+  if (pad) {
+    mask = padded_causal_mask(T, start + T, start, *pad, x.options());
   } else if (T > 1) {
     mask = causal_mask(T, start + T, start, x.options());
   }

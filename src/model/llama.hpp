@@ -21,11 +21,21 @@ struct KVCache {
   std::vector<torch::Tensor> k_buffer, v_buffer;  // (B, n_kv_heads, capacity, head_dim)
   // Batched decoding of prompts of different lengths: row b's first left_pad[b]
   // positions are padding that no real position attends to (empty = no padding).
-  // RoPE is relative, so a left-padded row computes what it would alone.
+  // A row's RoPE positions count from its own first token, so a left-padded row
+  // computes what it would alone, and padding can be added or removed in front
+  // of cached rows without touching their keys.
   std::vector<int64_t> left_pad;
   void clear();
   // Keeps only these batch rows, in this order (drops finished sequences).
   void select_rows(const std::vector<int64_t>& rows);
+  // Appends `other`'s rows after this cache's (sequences joining a running
+  // batch). Rows end at the last position in both, so the shorter cache gets
+  // more left padding: the result is as long as the longer one.
+  void append_rows(const KVCache& other);
+  // Drops the leading positions that are padding in every row (left behind
+  // when the longest sequence leaves the batch). Then the cache is exactly as
+  // long as its longest row, which never exceeds max_seq_len.
+  void trim_padding();
 };
 
 struct ForwardOutput {

@@ -19,6 +19,7 @@ using Clock = std::chrono::steady_clock;
 
 thread_local bool t_close_after_response = false;
 thread_local Clock::time_point t_accepted;  // when the connection being served was accepted
+thread_local int t_socket = -1;             // the connection this worker serves
 
 int millis_until(Clock::time_point deadline) {
   const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now()).count();
@@ -54,12 +55,13 @@ void address_of(int sock, bool peer, std::string& ip, int& port) {
 // the request line and headers a byte at a time.
 class RequestStream : public httplib::Stream {
  public:
-  RequestStream(int sock, Clock::time_point deadline, size_t budget, double write_seconds)
-      : sock_(sock), deadline_(deadline), budget_(budget), write_seconds_(write_seconds) {}
+  RequestStream(int sock, Clock::time_point deadline, const std::atomic<Clock::rep>& reads_end, size_t budget,
+                double write_seconds)
+      : sock_(sock), deadline_(deadline), reads_end_(reads_end), budget_(budget), write_seconds_(write_seconds) {}
 
   bool exhausted() const { return exhausted_; }
 
-  bool is_readable() const override { return off_ < len_ || wait_for(sock_, POLLIN, deadline_); }
+  bool is_readable() const override { return off_ < len_ || wait_readable(); }
   bool is_writable() const override {
     const auto deadline = Clock::now() + std::chrono::duration_cast<Clock::duration>(
                                              std::chrono::duration<double>(write_seconds_));
@@ -72,7 +74,7 @@ class RequestStream : public httplib::Stream {
 
   ssize_t read(char* ptr, size_t size) override {
     if (off_ == len_) {
-      if (budget_ == 0 || Clock::now() >= deadline_ || !wait_for(sock_, POLLIN, deadline_)) {
+      if (budget_ == 0 || !wait_readable()) {
         exhausted_ = true;
         return -1;
       }
@@ -103,8 +105,19 @@ class RequestStream : public httplib::Stream {
   socket_t socket() const override { return sock_; }
 
  private:
+  // Input within the request's deadline, or the server's cut-off if earlier
+  // (which shutdown may set while this waits: hence the short slices).
+  bool wait_readable() const {
+    for (;;) {
+      const auto end = std::min(deadline_, Clock::time_point(Clock::duration(reads_end_.load())));
+      if (Clock::now() >= end) return false;
+      if (wait_for(sock_, POLLIN, std::min(end, Clock::now() + std::chrono::milliseconds(100)))) return true;
+    }
+  }
+
   int sock_;
   Clock::time_point deadline_;
+  const std::atomic<Clock::rep>& reads_end_;
   size_t budget_;
   double write_seconds_;
   bool exhausted_ = false;
@@ -155,9 +168,25 @@ BoundedHttpServer::BoundedHttpServer(const HttpLimits& limits) : limits_(limits)
 
 void BoundedHttpServer::close_after_response() { t_close_after_response = true; }
 
+// Linux takes a second listen() on a listening socket as a new backlog.
+void BoundedHttpServer::widen_backlog() { ::listen(svr_sock_, limits_.backlog); }
+
+bool BoundedHttpServer::client_gone() {
+  if (t_socket < 0) return false;
+  pollfd p{t_socket, POLLIN, 0};
+  if (::poll(&p, 1, 0) <= 0) return false;  // nothing to read: still there
+  char c;
+  const ssize_t n = ::recv(t_socket, &c, 1, MSG_PEEK | MSG_DONTWAIT);
+  // 0: closed; > 0: the client sent more (a pipelined request), so it is there.
+  return n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR);
+}
+
+void BoundedHttpServer::end_reads_at(Clock::time_point when) { reads_end_ = when.time_since_epoch().count(); }
+
 // httplib's loop (detail::process_server_socket), with a deadline and a byte
 // budget per request, and an idle wait that notices stop() within 100 ms.
 bool BoundedHttpServer::process_and_close_socket(socket_t sock) {
+  t_socket = sock;
   bool ok = false, linger = false;
   for (int count = limits_.keep_alive_requests; count > 0 && svr_sock_ != INVALID_SOCKET; --count) {
     // The first request's time starts at accept; a later one's when the previous answer is sent.
@@ -168,7 +197,7 @@ bool BoundedHttpServer::process_and_close_socket(socket_t sock) {
     while (!readable && svr_sock_ != INVALID_SOCKET && Clock::now() < idle_until)
       readable = wait_for(sock, POLLIN, std::min(idle_until, after(0.1)));
     if (!readable) break;
-    RequestStream strm(sock, deadline, limits_.read_bytes, static_cast<double>(write_timeout_sec_));
+    RequestStream strm(sock, deadline, reads_end_, limits_.read_bytes, static_cast<double>(write_timeout_sec_));
     bool connection_closed = false;
     t_close_after_response = false;
     ok = process_request(strm, count == 1, connection_closed, nullptr);
@@ -178,6 +207,7 @@ bool BoundedHttpServer::process_and_close_socket(socket_t sock) {
   if (linger) lingering_close(sock);
   ::shutdown(sock, SHUT_RDWR);
   ::close(sock);
+  t_socket = -1;
   return ok;
 }
 

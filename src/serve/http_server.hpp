@@ -8,6 +8,8 @@
 #pragma once
 #include <httplib.h>
 
+#include <atomic>
+#include <chrono>
 #include <cstddef>
 
 namespace prealign {
@@ -18,6 +20,7 @@ struct HttpLimits {
   double keep_alive_seconds = 5;   // an idle connection waits this long for its next request
   int keep_alive_requests = 5;     // requests per connection
   int threads = 16;                // worker threads (each serves one connection at a time)
+  int backlog = 1024;              // connections the kernel holds until accepted
 };
 
 class BoundedHttpServer : public httplib::Server {
@@ -27,10 +30,22 @@ class BoundedHttpServer : public httplib::Server {
   // after refusing a body without reading it, which would otherwise be parsed
   // as the next request).
   static void close_after_response();
+  // After bind: the listen backlog of limits.backlog (httplib's is 5; a burst
+  // of clients connecting at once overflowed it and some saw their connection
+  // dropped).
+  void widen_backlog();
+  // From a handler: whether its client closed the connection (or reset it)
+  // while the handler works on the answer. A client that only shuts down its
+  // sending side looks gone too; HTTP clients waiting for an answer do not.
+  static bool client_gone();
+  // Requests still being received at `when` are cut off then (shutdown: a
+  // slow client must not hold the process past its deadline).
+  void end_reads_at(std::chrono::steady_clock::time_point when);
 
  private:
   bool process_and_close_socket(socket_t sock) override;
   HttpLimits limits_;
+  std::atomic<std::chrono::steady_clock::rep> reads_end_{std::chrono::steady_clock::time_point::max().time_since_epoch().count()};
 };
 
 }  // namespace prealign

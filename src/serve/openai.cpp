@@ -41,6 +41,9 @@ std::vector<int> chat_context(const std::vector<ChatMessage>& messages, const To
 std::string openai_finish_reason(const Generation& g) {
   if (g.finish_reason == "length") return "length";
   if (g.finish_reason == "temptation") return "content_filter";
+  // Not one of OpenAI's values: the server shut down before the choice ended
+  // (vLLM says "abort"). Nothing else would be true: it did not stop, nor reach a length.
+  if (g.finish_reason == "cancelled") return "cancelled";
   return "stop";  // eos, a stop tag, a stop string
 }
 

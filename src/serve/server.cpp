@@ -19,6 +19,7 @@
 #include "serve/policy_catalog.hpp"
 #include "serve/request_policy.hpp"
 #include "serve/run_metrics.hpp"
+#include "serve/scheduler.hpp"
 #include "serve/web_page.hpp"
 
 namespace prealign {
@@ -75,6 +76,96 @@ struct StreamedChoice {
   bool started = false;     // an event of this choice went out (in chat, with delta.role)
 };
 
+// The server-sent events of one streamed response: a chunk per token with the
+// text that became final, and for each choice as it ends the held-back tail
+// and a last event with its finish_reason.
+class EventStream {
+ public:
+  EventStream(httplib::DataSink& sink, bool chat, const SamplingRequest& sampling, ResponseMeta meta, size_t n)
+      : sink_(sink), chat_(chat), sampling_(sampling), meta_(std::move(meta)), choices_(n) {
+    for (const auto& s : sampling.stop) longest_stop_ = std::max(longest_stop_, s.size());
+  }
+
+  // False once the client cannot be written to.
+  bool send(json j) {
+    if (sampling_.include_usage && !j.contains("usage")) j["usage"] = nullptr;  // as OpenAI's stream does
+    const std::string line = "data: " + j.dump(-1, ' ', false, json::error_handler_t::replace) + "\n\n";
+    return sink_.is_writable() && sink_.write(line.data(), line.size());
+  }
+
+  bool token(size_t i, const TokenRecord& t) {
+    StreamedChoice& c = choices_[i];
+    if (c.stopped) return true;  // past a stop string: not part of the answer
+    c.tokens.add(t);
+    const std::string& text = c.tokens.text();
+    StreamPiece piece{i, "", &t, {}, !c.started};
+    size_t until = text.size() - std::min(text.size(), longest_stop_ ? longest_stop_ - 1 : 0);
+    const size_t cut = find_stop(text, sampling_.stop);
+    if (cut != std::string::npos) {
+      until = cut;
+      c.stopped = true;
+    }
+    if (until > c.released) piece.text = c.utf8.push(text.substr(c.released, until - c.released));
+    if (c.stopped) piece.text += c.utf8.flush();
+    c.released = std::max(c.released, until);
+    piece.released = c.stopped ? c.tokens.finish(cut) : c.tokens.release(until);
+    c.started = true;
+    return chunk(piece);
+  }
+
+  // `g` already cut at its stop string (apply_stop).
+  void finish(size_t i, const Generation& g) {
+    StreamedChoice& c = choices_[i];
+    if (!c.stopped) {  // the held-back tail, now final
+      const std::string& text = c.tokens.text();
+      StreamPiece tail{i, "", nullptr, c.tokens.finish(), !c.started};
+      if (c.released < text.size()) tail.text = c.utf8.push(text.substr(c.released));
+      tail.text += c.utf8.flush();
+      if (!tail.text.empty() || !tail.released.empty()) {
+        chunk(tail);
+        c.started = true;
+      }
+    }
+    send(final_chunk(chat_, i, !c.started, g, meta_));
+  }
+
+  void done() {
+    const std::string line = "data: [DONE]\n\n";
+    if (sink_.is_writable()) sink_.write(line.data(), line.size());
+    sink_.done();
+  }
+
+  const ResponseMeta& meta() const { return meta_; }
+
+ private:
+  bool chunk(const StreamPiece& p) {
+    return send(chat_ ? chat_chunk(p, sampling_, meta_) : completion_chunk(p, sampling_, meta_));
+  }
+
+  httplib::DataSink& sink_;
+  bool chat_;
+  const SamplingRequest& sampling_;
+  ResponseMeta meta_;
+  std::vector<StreamedChoice> choices_;
+  size_t longest_stop_ = 0;
+};
+
+// How often a handler waiting for tokens checks that its client is still there.
+constexpr std::chrono::milliseconds kClientCheck{100};
+
+// Cancels a request's sequences when its handler is done with it, whichever
+// way it leaves (an answer, an error, a client gone): nobody decodes for a
+// request no one will read.
+struct CancelOnExit {
+  explicit CancelOnExit(std::shared_ptr<RequestChannel> c) : channel(std::move(c)) {}
+  CancelOnExit(const CancelOnExit&) = delete;  // a copy's end would cancel too early
+  CancelOnExit& operator=(const CancelOnExit&) = delete;
+  ~CancelOnExit() {
+    if (channel) channel->cancel();
+  }
+  std::shared_ptr<RequestChannel> channel;
+};
+
 // Which paths need the API key: the API and its counters. /health stays open
 // for load balancers, and / is a static page (its requests go to /v1).
 bool needs_key(const std::string& path) { return path.rfind("/v1/", 0) == 0 || path == "/metrics"; }
@@ -102,12 +193,12 @@ struct Server::State {
   json policy_info;           // GET /v1/prealign/policy, fixed at start
   std::string metrics_path;   // the run's metrics.jsonl, "" if none (GET /v1/prealign/metrics)
   std::unique_ptr<BoundedHttpServer> http;
-  std::mutex model_mutex;  // one generation at a time
+  std::unique_ptr<Scheduler> scheduler;  // owns the model's decoding from here on
+  std::atomic<bool> stopping{false};
   // /metrics
   std::mutex metrics_mutex;
   std::map<std::pair<std::string, int>, uint64_t> requests;  // (endpoint, status) -> count
   std::atomic<uint64_t> tokens{0}, flags{0}, stops{0}, choices{0};
-  std::atomic<double> generation_seconds{0};
 
   void count(const std::string& endpoint, int status) {
     std::lock_guard<std::mutex> lock(metrics_mutex);
@@ -122,50 +213,59 @@ struct Server::State {
             name, std::chrono::duration_cast<std::chrono::seconds>(now).count()};
   }
 
-  // Decodes every (context, seed) under the request's policy; `on_token` as decode_batch's.
-  std::vector<Generation> decode(const std::vector<std::vector<int>>& contexts, const SamplingRequest& r,
-                                 const Policy& policy, const TokenCallback& on_token) {
-    std::lock_guard<std::mutex> lock(model_mutex);
-    const auto t0 = std::chrono::steady_clock::now();
-    std::vector<Generation> out;
-    const size_t batch = static_cast<size_t>(std::max(1, o.batch_size));
-    for (size_t first = 0; first < contexts.size(); first += batch) {
-      const size_t end = std::min(contexts.size(), first + batch);
-      std::vector<std::vector<int>> part(contexts.begin() + first, contexts.begin() + end);
-      std::vector<int> states(part.size(), policy.state_after_start());
-      std::vector<uint64_t> seeds;
-      for (size_t i = first; i < end; ++i) seeds.push_back(r.options.seed + i);
-      auto shifted = [&](size_t seq, const TokenRecord& t) { return !on_token || on_token(first + seq, t); };
-      for (auto& g : decode_batch(ck.model, policy, part, states, r.options, seeds,
-                                  [this](int id) { return tokenizer->token_bytes(id); }, shifted))
-        out.push_back(std::move(g));
+  // Queues a request's choices. When refused, the reply is set (429 with
+  // Retry-After when the server holds --max-batch + --max-queue sequences
+  // already, 503 when it is shutting down) and nullptr returned.
+  std::shared_ptr<RequestChannel> submit(DecodeJob job, httplib::Response& res, const std::string& endpoint) {
+    Scheduler::Refusal why = Scheduler::Refusal::none;
+    std::shared_ptr<RequestChannel> channel = scheduler->submit(std::move(job), &why);
+    if (why == Scheduler::Refusal::full) {
+      res.set_header("Retry-After", std::to_string(scheduler->retry_after_seconds()));
+      reply_error(res, endpoint, 429,
+                  "the server is busy: " + std::to_string(o.max_batch + o.max_queue) +
+                      " sequences are decoding or queued (--max-batch + --max-queue); retry after Retry-After seconds",
+                  "", "rate_limit_exceeded");
+    } else if (why == Scheduler::Refusal::closing) {
+      reply_error(res, endpoint, 503, "the server is shutting down");
     }
-    for (auto& g : out) {
-      apply_stop(g, r.stop);
-      tokens += g.tokens.size();
-      flags += static_cast<uint64_t>(g.flags);
-      stops += g.finish_reason == "temptation";
-      ++choices;
-    }
-    const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-    generation_seconds = generation_seconds + secs;
-    return out;
+    return channel;
   }
 
-  // A token callback that cancels a sequence once its text holds a stop string
-  // (the text is cut there afterwards, by apply_stop).
-  TokenCallback stop_watcher(const SamplingRequest& r, size_t n_choices) {
-    if (r.stop.empty()) return nullptr;
-    auto texts = std::make_shared<std::vector<std::string>>(n_choices);
-    return [texts, stops = r.stop](size_t seq, const TokenRecord& t) {
-      if (!t.is_tag) (*texts)[seq] += t.text;
-      return find_stop((*texts)[seq], stops) == std::string::npos;
-    };
+  // A finished choice: cut at a stop string, and counted.
+  void finish(Generation& g, const SamplingRequest& r) {
+    apply_stop(g, r.stop);
+    tokens += g.tokens.size();
+    flags += static_cast<uint64_t>(g.flags);
+    stops += g.finish_reason == "temptation";
+    ++choices;
+  }
+
+  // Waits for every choice of a request (not streamed). False if the client
+  // went away first: its sequences are cancelled and no one needs an answer.
+  // A choice that failed is thrown.
+  bool collect(RequestChannel& channel, std::vector<Generation>& out, const SamplingRequest& r) {
+    for (size_t left = out.size(); left > 0;) {
+      std::vector<ChoiceEvent> events;
+      if (!channel.wait(events, kClientCheck)) {
+        if (!BoundedHttpServer::client_gone()) continue;
+        channel.cancel();
+        return false;
+      }
+      for (ChoiceEvent& e : events) {
+        if (!e.finished) continue;
+        if (e.error) std::rethrow_exception(e.error);
+        out[e.choice] = std::move(e.generation);
+        finish(out[e.choice], r);
+        --left;
+      }
+    }
+    return true;
   }
 
   void reply_error(httplib::Response& res, const std::string& endpoint, int status, const std::string& message,
                    const std::string& param = "", const std::string& code = "") {
     const char* type = status == 413   ? "request_too_large"
+                       : status == 429 ? "requests"  // OpenAI's type for a rate limit
                        : status == 403 ? "permission_error"
                        : status >= 500 ? "server_error"
                                        : "invalid_request_error";
@@ -241,8 +341,17 @@ struct Server::State {
         if (static_cast<int64_t>(c.size()) > ck.config.max_seq_len)
           throw RequestError(400, "the prompt is " + std::to_string(c.size()) + " tokens, the model's context is " +
                                       std::to_string(ck.config.max_seq_len), chat ? "messages" : "prompt");
-      if (sampling.stream) return stream(res, endpoint, chat, contexts, sampling, request_pol);
-      std::vector<Generation> out = decode(contexts, sampling, *request_pol, stop_watcher(sampling, contexts.size()));
+      const size_t n = contexts.size();
+      std::shared_ptr<RequestChannel> channel =
+          submit({std::move(contexts), request_pol, sampling.options, sampling.stop, sampling.stream}, res, endpoint);
+      if (!channel) return;  // 429 or 503
+      if (sampling.stream) return stream(res, endpoint, chat, std::move(channel), n, sampling);
+      const CancelOnExit cancel(channel);
+      std::vector<Generation> out(n);
+      if (!collect(*channel, out, sampling)) {
+        count(endpoint, 499);  // nginx's "client closed request": nobody reads this answer
+        return;
+      }
       for (size_t i = 0; i < prompts.size(); ++i) out[i].prompt = prompts[i];
       const ResponseMeta m = meta(chat ? "chatcmpl-" : "cmpl-");
       json reply = chat ? chat_response(out, sampling, m) : completion_response(out, sampling, m);
@@ -256,74 +365,51 @@ struct Server::State {
   }
 
   // Server-sent events: one chunk per token as it is decoded, a final chunk per
-  // choice, the usage if asked for, then "data: [DONE]". A client that goes
-  // away cancels its decoding.
-  void stream(httplib::Response& res, const std::string& endpoint, bool chat,
-              const std::vector<std::vector<int>>& contexts, const SamplingRequest& sampling,
-              std::shared_ptr<const Policy> request_pol) {
+  // choice as it ends, the usage if asked for, then "data: [DONE]". A client
+  // that goes away cancels its sequences (at the scheduler's next step).
+  void stream(httplib::Response& res, const std::string& endpoint, bool chat, std::shared_ptr<RequestChannel> channel,
+              size_t n, const SamplingRequest& sampling) {
     count(endpoint, 200);
+    auto cancel = std::make_shared<CancelOnExit>(std::move(channel));
     res.set_chunked_content_provider(
-        "text/event-stream",
-        [this, chat, contexts, sampling, endpoint, request_pol](size_t, httplib::DataSink& sink) {
-          const ResponseMeta m = meta(chat ? "chatcmpl-" : "cmpl-");
-          auto send = [&](json j) {
-            if (sampling.include_usage && !j.contains("usage")) j["usage"] = nullptr;  // as OpenAI's stream does
-            const std::string line = "data: " + j.dump(-1, ' ', false, json::error_handler_t::replace) + "\n\n";
-            return sink.is_writable() && sink.write(line.data(), line.size());
-          };
-          auto chunk = [&](const StreamPiece& p) {
-            return send(chat ? chat_chunk(p, sampling, m) : completion_chunk(p, sampling, m));
-          };
-          std::vector<StreamedChoice> choices(contexts.size());
-          size_t longest_stop = 0;
-          for (const auto& s : sampling.stop) longest_stop = std::max(longest_stop, s.size());
-          auto on_token = [&](size_t seq, const TokenRecord& t) {
-            StreamedChoice& c = choices[seq];
-            c.tokens.add(t);
-            const std::string& text = c.tokens.text();
-            StreamPiece piece{seq, "", &t, {}, !c.started};
-            size_t until = text.size() - std::min(text.size(), longest_stop ? longest_stop - 1 : 0);
-            const size_t cut = find_stop(text, sampling.stop);
-            if (cut != std::string::npos) {
-              until = cut;
-              c.stopped = true;
-            }
-            if (until > c.released) piece.text = c.utf8.push(text.substr(c.released, until - c.released));
-            if (c.stopped) piece.text += c.utf8.flush();
-            c.released = std::max(c.released, until);
-            piece.released = c.stopped ? c.tokens.finish(cut) : c.tokens.release(until);
-            c.started = true;
-            return chunk(piece) && !c.stopped;
-          };
+        "text/event-stream", [this, chat, n, sampling, endpoint, cancel](size_t, httplib::DataSink& sink) {
+          RequestChannel& channel = *cancel->channel;
+          EventStream events(sink, chat, sampling, meta(chat ? "chatcmpl-" : "cmpl-"), n);
+          std::vector<Generation> out(n);
           // This runs after the handler returned, outside httplib's exception
           // handling: an error here must end the stream, never the process.
           try {
-            std::vector<Generation> out = decode(contexts, sampling, *request_pol, on_token);
-            for (size_t i = 0; i < out.size(); ++i) {
-              StreamedChoice& c = choices[i];
-              if (!c.stopped) {  // the held-back tail, now final
-                const std::string& text = c.tokens.text();
-                StreamPiece tail{i, "", nullptr, c.tokens.finish(), !c.started};
-                if (c.released < text.size()) tail.text = c.utf8.push(text.substr(c.released));
-                tail.text += c.utf8.flush();
-                if (!tail.text.empty() || !tail.released.empty()) {
-                  chunk(tail);
-                  c.started = true;
-                }
+            for (size_t left = n; left > 0;) {
+              std::vector<ChoiceEvent> got;
+              if (!channel.wait(got, kClientCheck)) {
+                if (sink.is_writable()) continue;
+                channel.cancel();  // the client went away while its choices waited or decoded
+                return false;
               }
-              send(final_chunk(chat, i, !c.started, out[i], m));
+              for (ChoiceEvent& e : got) {
+                if (e.error) std::rethrow_exception(e.error);
+                if (!e.finished) {
+                  if (events.token(e.choice, e.token)) continue;
+                  channel.cancel();  // the client went away
+                  return false;
+                }
+                finish(e.generation, sampling);
+                events.finish(e.choice, e.generation);
+                out[e.choice] = std::move(e.generation);
+                --left;
+              }
             }
-            if (sampling.include_usage) send(usage_chunk(chat, out, sampling.n, m));
+            if (sampling.include_usage) events.send(usage_chunk(chat, out, sampling.n, events.meta()));
           } catch (const std::exception& e) {
-            send(error_body(std::string("generation failed: ") + e.what(), "server_error", ""));
+            channel.cancel();
+            events.send(error_body(std::string("generation failed: ") + e.what(), "server_error", ""));
             count(endpoint, 500);
           } catch (...) {
-            send(error_body("generation failed", "server_error", ""));
+            channel.cancel();
+            events.send(error_body("generation failed", "server_error", ""));
             count(endpoint, 500);
           }
-          const std::string done = "data: [DONE]\n\n";
-          if (sink.is_writable()) sink.write(done.data(), done.size());
-          sink.done();
+          events.done();
           return true;
         });
   }
@@ -343,7 +429,19 @@ struct Server::State {
     counter("prealign_generated_tokens_total", std::to_string(tokens.load()));
     counter("prealign_temptation_flags_total", std::to_string(flags.load()));
     counter("prealign_temptation_stops_total", std::to_string(stops.load()));
-    counter("prealign_generation_seconds_total", std::to_string(generation_seconds.load()));
+    const SchedulerStats st = scheduler->stats();
+    counter("prealign_generation_seconds_total", std::to_string(st.busy_seconds));
+    counter("prealign_rejected_requests_total", std::to_string(st.rejected));
+    counter("prealign_cancelled_sequences_total", std::to_string(st.cancelled));
+    counter("prealign_decode_steps_total", std::to_string(st.steps));
+    counter("prealign_decode_step_sequences_total", std::to_string(st.step_sequences));
+    auto gauge = [&](const char* name, const std::string& value) {
+      out += std::string("# TYPE ") + name + " gauge\n" + name + " " + value + "\n";
+    };
+    gauge("prealign_running_sequences", std::to_string(st.running));
+    gauge("prealign_queued_sequences", std::to_string(st.queued));
+    gauge("prealign_max_batch", std::to_string(o.max_batch));
+    gauge("prealign_batch_occupancy", std::to_string(double(st.running) / std::max(1, o.max_batch)));
     return out;
   }
 
@@ -449,15 +547,28 @@ Server::Server(const ServeOptions& options) : s_(std::make_unique<State>()) {
   s.tokenizer = std::make_unique<Tokenizer>(Tokenizer::load_dir(s.o.model));
   s.limits.context_tokens = s.ck.config.max_seq_len;
   s.limits.context_bytes = static_cast<size_t>(s.ck.config.max_seq_len) * s.tokenizer->max_token_bytes();
+  if (!(s.o.shutdown_deadline >= 0)) fail("--shutdown-deadline", "must be >= 0 seconds");
+  // A request must fit into the server at all, or it would get 429 for ever.
+  const int holds = s.o.max_batch + s.o.max_queue;
+  if (s.o.max_batch >= 1 && s.o.max_queue >= 0 && s.limits.max_choices > holds) {
+    note("serve: --max-choices " + std::to_string(s.limits.max_choices) + " lowered to --max-batch + --max-queue = " +
+         std::to_string(holds));
+    s.limits.max_choices = holds;
+  }
   HttpLimits http;
   http.read_seconds = s.o.read_timeout;
   http.read_bytes = s.o.max_body_bytes + kMaxHeadBytes;
-  http.threads = s.o.http_threads;
+  // Every request in flight holds a worker while it waits for its tokens: room
+  // for all the sequences the scheduler holds, and more for /health and refusals.
+  http.threads = s.o.http_threads > 0 ? s.o.http_threads : holds + 16;
   s.http = std::make_unique<BoundedHttpServer>(http);
   s.limits.vocab_size = s.tokenizer->vocab_size();
   s.vocab = TagVocabulary::of(*s.tokenizer);
   s.policy = std::make_shared<const Policy>(load_policy(s.o, s.ck, s.vocab));
   s.generator = std::make_unique<Generator>(s.ck.model, *s.tokenizer, *s.policy);
+  const Tokenizer* tok = s.tokenizer.get();
+  s.scheduler = std::make_unique<Scheduler>(s.ck.model, [tok](int id) { return tok->token_bytes(id); },
+                                            SchedulerLimits{s.o.max_batch, s.o.max_queue});
   s.name = s.o.model_name.empty() ? default_name(s.o.model) : s.o.model_name;
   s.policy_info = policy_catalog(s.policy, s.vocab, s.o.lock_policy);
   s.metrics_path = run_metrics_path(s.o.model);
@@ -476,11 +587,24 @@ int Server::bind() {
                                  : (s.http->bind_to_port(s.o.host, s.o.port) ? s.o.port : -1);
   if (port < 0)
     fail("serve " + s.o.host + ":" + std::to_string(s.o.port), "cannot listen there", "is the port taken? try --port 0");
+  s.http->widen_backlog();
   return port;
 }
 
-void Server::run() { s_->http->listen_after_bind(); }
+void Server::run() {
+  if (s_->stopping) return;  // stopped before it started (httplib's stop() does nothing then)
+  s_->http->listen_after_bind();
+}
 
-void Server::stop() { s_->http->stop(); }
+void Server::stop() {
+  State& s = *s_;
+  if (s.stopping.exchange(true)) return;  // the first call's deadline holds
+  const auto deadline = std::chrono::steady_clock::now() +
+                        std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+                            std::chrono::duration<double>(s.o.shutdown_deadline));
+  s.scheduler->close(deadline);  // new requests get 503; the rest are cancelled at the deadline
+  s.http->end_reads_at(deadline);
+  s.http->stop();  // no new connections; run() returns when the handlers have answered
+}
 
 }  // namespace prealign

@@ -69,6 +69,19 @@ inline LlamaModel steered_model(int vocab, const std::map<int, float>& boost, in
   return m;
 }
 
+// A random model (grouped-query attention) with weights large enough that
+// attention matters: a masking or position mistake changes the logits.
+inline LlamaModel random_model(int vocab, int ctx, uint64_t seed) {
+  torch::manual_seed(seed);
+  LlamaModel m(
+      ModelConfig::parse("dim=48,layers=2,heads=6,kv_heads=2,hidden=96,ctx=" + std::to_string(ctx), vocab));
+  torch::NoGradGuard no_grad;
+  for (auto& p : m->parameters())
+    if (p.dim() == 2) p.normal_(0.0, 1.0 / std::sqrt(double(p.size(1))));
+  m->eval();
+  return m;
+}
+
 // Raw softmax of the last position from a full forward over `tokens`, no cache.
 inline std::vector<double> full_forward_softmax(LlamaModel& m, const std::vector<int>& tokens) {
   torch::NoGradGuard no_grad;

@@ -17,15 +17,7 @@ constexpr int kVocab = 64;
 
 std::string text_of(int id) { return "t" + std::to_string(id) + " "; }
 
-LlamaModel random_model(uint64_t seed) {
-  torch::manual_seed(seed);
-  LlamaModel m(ModelConfig::parse("dim=48,layers=2,heads=6,kv_heads=2,hidden=96,ctx=96", kVocab));
-  torch::NoGradGuard no_grad;
-  for (auto& p : m->parameters())  // weights large enough that a masking mistake shows
-    if (p.dim() == 2) p.normal_(0.0, 1.0 / std::sqrt(double(p.size(1))));
-  m->eval();
-  return m;
-}
+LlamaModel random_model(uint64_t seed) { return testing::random_model(kVocab, 96, seed); }
 
 torch::Tensor ids_tensor(const std::vector<int64_t>& ids) {
   return torch::tensor(ids, torch::kLong).view({1, -1});
@@ -73,6 +65,40 @@ TEST(DecodeBatch, SelectRowsKeepsTheSurvivorsCaches) {
   EXPECT_LT((got[0][0] - ref2).abs().max().item<double>(), 1e-4);
   EXPECT_LT((got[1][0] - ref0).abs().max().item<double>(), 1e-4);
   EXPECT_EQ(cache.left_pad, (std::vector<int64_t>{1, 0}));
+}
+
+// What the continuous-batching engine does to a running cache: a newcomer
+// longer than the batch joins (the others get more padding in front), then
+// leaves (the padding common to all rows goes). The rows compute what they
+// compute alone throughout.
+TEST(DecodeBatch, AppendedRowsAndTrimmedPaddingComputeWhatTheyComputeAlone) {
+  LlamaModel m = random_model(10);
+  torch::NoGradGuard no_grad;
+  KVCache cache;
+  cache.left_pad = {0, 2};
+  m->forward_full(torch::tensor({1, 2, 3, 4, 5, 0, 0, 1, 6, 7}).view({2, 5}), &cache);
+  KVCache fresh;
+  m->forward_full(ids_tensor({1, 8, 9, 10, 11, 12, 13, 14}), &fresh);
+  cache.append_rows(fresh);
+  EXPECT_EQ(cache.length, 8);
+  EXPECT_EQ(cache.left_pad, (std::vector<int64_t>{3, 5, 0}));
+  torch::Tensor got = m->forward_full(torch::tensor({20, 21, 22}).view({3, 1}), &cache).logits;  // (3, 1, V)
+  const std::vector<std::vector<int64_t>> alone = {{1, 2, 3, 4, 5, 20}, {1, 6, 7, 21}, {1, 8, 9, 10, 11, 12, 13, 14, 22}};
+  for (size_t b = 0; b < alone.size(); ++b) {
+    torch::Tensor ref = m->forward(ids_tensor(alone[b]))[0][-1];
+    EXPECT_LT((got[int64_t(b)][0] - ref).abs().max().item<double>(), 1e-4) << "row " << b;
+  }
+  cache.select_rows({0, 1});  // the long one leaves
+  cache.trim_padding();
+  EXPECT_EQ(cache.length, 6);
+  EXPECT_EQ(cache.left_pad, (std::vector<int64_t>{0, 2}));
+  got = m->forward_full(torch::tensor({23, 24}).view({2, 1}), &cache).logits;
+  for (int64_t b = 0; b < 2; ++b) {
+    std::vector<int64_t> seq = alone[size_t(b)];
+    seq.push_back(23 + b);
+    torch::Tensor ref = m->forward(ids_tensor(seq))[0][-1];
+    EXPECT_LT((got[b][0] - ref).abs().max().item<double>(), 1e-4) << "row " << b << " after trimming";
+  }
 }
 
 void expect_same(const Generation& batch, const Generation& alone, const std::string& what) {

@@ -11,7 +11,9 @@
 
 namespace prealign::testing {
 
-inline std::string make_serve_checkpoint(const std::string& dir) {
+// `ctx`: the model's context (longer ones let a test keep a request decoding
+// for thousands of steps).
+inline std::string make_serve_checkpoint(const std::string& dir, int ctx = 96) {
   Tagset tags = Tagset::merge({Tagset::load(find_shipped_file("configs/tagsets/good_bad.json")),
                                Tagset::load(find_shipped_file("configs/tagsets/ai_modes.json"))});
   TokenizerTrainOptions to;
@@ -29,7 +31,7 @@ inline std::string make_serve_checkpoint(const std::string& dir) {
       tags, to, dir + "/tok/tokenizer.model");
   Tokenizer tok = Tokenizer::load(dir + "/tok/tokenizer.model", tags);
   CheckpointContents c;
-  c.config = ModelConfig::parse("dim=32,layers=2,heads=4,hidden=64,ctx=96", tok.vocab_size());
+  c.config = ModelConfig::parse("dim=32,layers=2,heads=4,hidden=64,ctx=" + std::to_string(ctx), tok.vocab_size());
   torch::manual_seed(5);
   LlamaModel model(c.config);
   c.weights = model->hf_tensors();
