@@ -9,6 +9,7 @@
 #include <memory>
 
 #include "core/error.hpp"
+#include "decode/sequence_decoder.hpp"
 #include "decode/tag_search.hpp"
 #include "decode/temptation.hpp"
 

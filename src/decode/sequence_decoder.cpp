@@ -12,19 +12,6 @@ namespace prealign {
 
 namespace {
 
-// Text and temptation summaries; the text is the tokens' bytes, as decode() does.
-void summarize(Generation& g) {
-  double sum = 0.0;
-  for (const TokenRecord& r : g.tokens) {
-    sum += r.temptation_total;
-    g.max_temptation = std::max(g.max_temptation, r.temptation_total);
-    g.flags += static_cast<int>(r.flags.size());
-    if (!r.is_tag) g.text += r.text;
-    g.text_with_tags += r.text;
-  }
-  g.mean_temptation = g.tokens.empty() ? 0.f : static_cast<float>(sum / static_cast<double>(g.tokens.size()));
-}
-
 // The k most likely tokens under the raw logits, most likely first (ties: lower
 // id), with their raw probabilities: O(V log k).
 std::vector<RawAlternative> top_raw_tokens(const std::vector<float>& logits, double log_sum_exp, int k) {
@@ -64,6 +51,22 @@ TokenRecord next_token(const Policy& policy, SamplerChain& chain, const PolicySt
 }
 
 }  // namespace
+
+void summarize_generation(Generation& g) {
+  double sum = 0.0;
+  g.text.clear();
+  g.text_with_tags.clear();
+  g.max_temptation = 0.f;
+  g.flags = 0;
+  for (const TokenRecord& r : g.tokens) {
+    sum += r.temptation_total;
+    g.max_temptation = std::max(g.max_temptation, r.temptation_total);
+    g.flags += static_cast<int>(r.flags.size());
+    if (!r.is_tag) g.text += r.text;
+    g.text_with_tags += r.text;
+  }
+  g.mean_temptation = g.tokens.empty() ? 0.f : static_cast<float>(sum / static_cast<double>(g.tokens.size()));
+}
 
 SequenceDecoder::SequenceDecoder(const Policy& policy, const GenerateOptions& options, const std::vector<int>& context,
                                  int state, uint64_t seed)
@@ -109,7 +112,7 @@ void SequenceDecoder::finish(const std::string& reason) {
 }
 
 Generation SequenceDecoder::take() {
-  summarize(g_);
+  summarize_generation(g_);
   return std::move(g_);
 }
 

@@ -12,6 +12,10 @@
 
 namespace prealign {
 
+// Text, text_with_tags and the temptation summaries of a Generation from its
+// token records (recomputed from scratch: safe to call again).
+void summarize_generation(Generation& g);
+
 class SequenceDecoder {
  public:
   // `policy` must outlive the decoder. `state` is the policy state after `context`.

@@ -67,22 +67,6 @@ std::vector<double> policy_log_probs(const Policy& policy, int state, const floa
   return out;
 }
 
-void summarize_generation(Generation& g) {
-  double sum = 0.0;
-  g.text.clear();
-  g.text_with_tags.clear();
-  g.max_temptation = 0.f;
-  g.flags = 0;
-  for (const TokenRecord& r : g.tokens) {
-    sum += r.temptation_total;
-    g.max_temptation = std::max(g.max_temptation, r.temptation_total);
-    g.flags += static_cast<int>(r.flags.size());
-    if (!r.is_tag) g.text += r.text;
-    g.text_with_tags += r.text;
-  }
-  g.mean_temptation = g.tokens.empty() ? 0.f : static_cast<float>(sum / static_cast<double>(g.tokens.size()));
-}
-
 json SearchStats::to_json() const {
   json j = {{"method", method},         {"width", width},       {"forward_tokens", forward_tokens},
             {"expansions", expansions}, {"pruned", pruned},     {"fallbacks", fallbacks},

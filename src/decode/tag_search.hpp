@@ -105,7 +105,5 @@ SearchResult best_of(LogitsSource& source, const Policy& policy, const std::vect
                      const GenerateOptions& generate, const SearchOptions& search, const std::vector<uint64_t>& seeds,
                      const std::function<std::string(int)>& token_text);
 
-// Text and temptation summaries of a Generation built token by token.
-void summarize_generation(Generation& g);
 
 }  // namespace prealign
