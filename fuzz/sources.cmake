@@ -9,6 +9,7 @@ set(PREALIGN_FUZZ_SOURCES
   src/corpus/document.cpp src/corpus/reader.cpp src/corpus/markup.cpp src/corpus/lint.cpp
   src/data/shard.cpp src/data/tokenize.cpp
   src/decode/policy.cpp src/decode/policy_rules.cpp src/decode/policy_compare.cpp
+  src/decode/rule_engine.cpp src/decode/sampler.cpp src/decode/temptation.cpp
   src/serve/openai_request.cpp src/serve/request_policy.cpp
   src/model/safetensors_header.cpp)
 list(TRANSFORM PREALIGN_FUZZ_SOURCES PREPEND ${CMAKE_SOURCE_DIR}/)

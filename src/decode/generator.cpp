@@ -152,12 +152,13 @@ std::vector<Generation> decode_batch(LlamaModel& model, const Policy& policy,
     for (size_t r = 0; r < rows.size(); ++r) {
       const size_t index = static_cast<size_t>(rows[r]);
       SequenceDecoder& s = seqs[index];
-      const int tok = s.step(row_logits(cpu, static_cast<int64_t>(r)), max_len, token_text);
-      if (monitor) {
+      auto read_monitor = [&](TokenRecord& token) {  // before the policy's rules read the token
         std::vector<torch::Tensor> row;
         for (const torch::Tensor& layer : residual) row.push_back(layer[static_cast<int64_t>(r)]);
-        monitor(index, row, s.last_token());
-      }
+        monitor(index, row, token);
+      };
+      const int tok = s.step(row_logits(cpu, static_cast<int64_t>(r)), max_len, token_text,
+                             monitor ? std::function<void(TokenRecord&)>(read_monitor) : nullptr);
       if (on_token && !on_token(index, s.last_token())) s.finish("cancelled");
       // Left padding makes the shared cache longer than a short sequence: when
       // it is full, nobody can go on.
@@ -222,6 +223,10 @@ json generation_to_json(const Generation& g) {
         {"text", replace_invalid_utf8(r.text)}, {"id", r.id},       {"tag", r.is_tag}, {"state", r.state},
         {"p", r.p_chosen},           {"p_raw", r.p_raw}, {"temptation", t}, {"temptation_total", r.temptation_total},
         {"flags", r.flags}};
+    json rules = json::array();
+    for (const RuleFiring& f : r.rules) rules.push_back({{"rule", f.rule}, {"action", f.action}});
+    rec["rules"] = rules;
+    if (!r.policy.empty()) rec["policy"] = r.policy;
     if (!r.monitor.empty()) rec["monitor"] = monitor;
     if (!is_valid_utf8(r.text)) {  // keep the exact bytes of a partial character
       json bytes = json::array();
