@@ -101,7 +101,7 @@ struct Server::State {
   // /metrics
   std::mutex metrics_mutex;
   std::map<std::pair<std::string, int>, uint64_t> requests;  // (endpoint, status) -> count
-  std::atomic<uint64_t> tokens{0}, flags{0}, stops{0}, choices{0};
+  std::atomic<uint64_t> tokens{0}, flags{0}, stops{0}, choices{0}, rules_fired{0}, rule_ends{0};
   std::atomic<double> generation_seconds{0};
 
   void count(const std::string& endpoint, int status) {
@@ -140,6 +140,8 @@ struct Server::State {
       tokens += g.tokens.size();
       flags += static_cast<uint64_t>(g.flags);
       stops += g.finish_reason == "temptation";
+      rule_ends += g.finish_reason == "rule";
+      for (const TokenRecord& t : g.tokens) rules_fired += t.rules.size();
       ++choices;
     }
     const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
@@ -338,6 +340,8 @@ struct Server::State {
     counter("prealign_generated_tokens_total", std::to_string(tokens.load()));
     counter("prealign_temptation_flags_total", std::to_string(flags.load()));
     counter("prealign_temptation_stops_total", std::to_string(stops.load()));
+    counter("prealign_rules_fired_total", std::to_string(rules_fired.load()));
+    counter("prealign_rule_ends_total", std::to_string(rule_ends.load()));
     counter("prealign_generation_seconds_total", std::to_string(generation_seconds.load()));
     return out;
   }
