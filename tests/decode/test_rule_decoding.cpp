@@ -182,7 +182,9 @@ TEST(RuleDecoding, ASwitchChangesTheBannedSetFromTheNextToken) {
   }
   EXPECT_EQ(g.tokens[2].rules[0].action, "switched to policy \"strict\" (state \"t\")");
   for (const auto& [tag, q] : g.tokens[3].temptation)
-    if (tag == "<rude>") EXPECT_NEAR(q, 0.7, 1e-6);
+    if (tag == "<rude>") {
+      EXPECT_NEAR(q, 0.7, 1e-6);
+    }
 }
 
 // Bias actions: the sampling distribution after the rule is the softmax of the
