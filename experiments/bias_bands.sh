@@ -28,7 +28,13 @@ if [ -z "$MODEL_DIR" ]; then
 fi
 prompt_args=()
 [ -n "$PROMPTS" ] && prompt_args=(--prompts "$PROMPTS")
-stage bands "$PREALIGN" eval bias-bands --model "$MODEL_DIR" --policy good_soft --tag '<|bad|>' \
-  --biases 0,-2,-4,ban --samples "$SAMPLES" --max-new-tokens 128 --temperature 0.7 --top-p 0.9 --seed 1 \
-  "${prompt_args[@]}" --out "$OUT/bands"
-log "report: $OUT/bands/report.json (samples: $OUT/bands/samples_<band>.jsonl)"
+# Pure sampling shows what the bias does; the demo's settings (top-p cuts rare tags
+# whatever their bias) show what a deployment with them sees.
+bands() {  # NAME TEMPERATURE TOP_P
+  "$PREALIGN" eval bias-bands --model "$MODEL_DIR" --policy good_soft --tag '<|bad|>' --biases 0,-2,-4,ban \
+    --samples "$SAMPLES" --max-new-tokens 128 --temperature "$2" --top-p "$3" --seed 1 "${prompt_args[@]}" \
+    --out "$OUT/$1" | tee "$OUT/$1.txt"
+}
+stage bands bands bands 1 1
+stage bands_deployed bands bands_deployed 0.7 0.9
+log "reports: $OUT/bands/report.json, $OUT/bands_deployed/report.json (tables: $OUT/bands.txt, $OUT/bands_deployed.txt)"

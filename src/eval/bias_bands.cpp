@@ -59,7 +59,13 @@ TagCount count_tag(const std::vector<Generation>& samples, int tag_id) {
   TagCount c;
   for (const Generation& g : samples) {
     int here = 0;
-    for (const TokenRecord& r : g.tokens) here += r.id == tag_id;
+    c.raw_p.emplace_back();
+    for (const TokenRecord& r : g.tokens) {
+      if (r.id != tag_id) continue;
+      ++here;
+      c.raw_p.back().push_back(r.p_raw);
+      ++c.by_raw_p[r.p_raw < 0.1f ? 0 : r.p_raw < 0.5f ? 1 : 2];
+    }
     c.per_sample.push_back(here);
     c.tokens_per_sample.push_back(static_cast<int>(g.tokens.size()));
     c.samples += 1;
@@ -118,11 +124,12 @@ ordered_json run_bias_bands(const BiasBandOptions& o) {
   rep["prompts"] = o.prompts.empty() ? "unconditional" : o.prompts;
   rep["settings"] = config_to_json(const_cast<BiasBandOptions&>(o));
   rep["bands"] = ordered_json::array();
-  std::printf("bias bands: %s, %d samples per band of at most %d tokens, policy %s\n", o.tag.c_str(), o.samples,
-              o.max_new_tokens, base.name().c_str());
-  std::printf("| bias | samples with %s [95%% Wilson] | per 1k tokens [95%% bootstrap] | occurrences | tokens |\n",
+  std::printf("bias bands: %s, %d samples per band of at most %d tokens, policy %s, temperature %g, top-p %g\n",
+              o.tag.c_str(), o.samples, o.max_new_tokens, base.name().c_str(), o.temperature, o.top_p);
+  std::printf("| bias | samples with %s [95%% Wilson] | per 1k tokens [95%% bootstrap] | occurrences | at raw p < 0.1 "
+              "/ 0.1-0.5 / >= 0.5 | tokens |\n",
               o.tag.c_str());
-  std::printf("|---|---|---|---|---|\n");
+  std::printf("|---|---|---|---|---|---|\n");
   for (const Band& band : bands) {
     const Policy policy = Policy::from_json(band_policy(base.source(), o.tag, band.bias, band.banned), vocab,
                                             "policy " + base.name() + " with " + o.tag + " at " + band.name);
@@ -149,6 +156,7 @@ ordered_json run_bias_bands(const BiasBandOptions& o) {
       rec["band"] = band.name;
       rec["sample"] = i;
       rec["tag_count"] = c.per_sample[i];
+      rec["tag_raw_p"] = c.raw_p[i];
       w.write(rec);
     }
     w.commit();
@@ -177,12 +185,14 @@ ordered_json run_bias_bands(const BiasBandOptions& o) {
     b["occurrences"] = c.occurrences;
     b["tokens"] = c.tokens;
     b["per_1k_tokens"] = rate.to_json();
+    b["occurrences_by_raw_p"] = {{"below_0.1", c.by_raw_p[0]}, {"0.1_to_0.5", c.by_raw_p[1]}, {"0.5_and_above", c.by_raw_p[2]}};
     b["samples_file"] = samples_file;
     rep["bands"].push_back(b);
-    std::printf("| %s | %.3f [%.3f, %.3f] (%d/%d) | %.2f [%.2f, %.2f] | %lld | %lld |\n",
+    std::printf("| %s | %.3f [%.3f, %.3f] (%d/%d) | %.2f [%.2f, %.2f] | %lld | %lld / %lld / %lld | %lld |\n",
                 band.banned ? "banned" : band.name.c_str(), share.value, share.low, share.high, c.samples_with_tag,
                 c.samples, rate.value, rate.low, rate.high, static_cast<long long>(c.occurrences),
-                static_cast<long long>(c.tokens));
+                static_cast<long long>(c.by_raw_p[0]), static_cast<long long>(c.by_raw_p[1]),
+                static_cast<long long>(c.by_raw_p[2]), static_cast<long long>(c.tokens));
     std::fflush(stdout);
   }
   write_report(o.out + "/report.json", rep);

@@ -5,6 +5,7 @@
 // tag (Wilson interval) and its rate per 1,000 generated tokens (bootstrap over
 // samples); every sample is written out so the counts can be redone.
 #pragma once
+#include <array>
 #include <string>
 #include <vector>
 
@@ -21,8 +22,10 @@ struct BiasBandOptions {
   std::string prompts;              // file, one prompt per line, used in turn ("" = unconditional)
   int samples = 200;                // per band
   int max_new_tokens = 128;
-  double temperature = 0.7;
-  double top_p = 0.9;
+  // Pure sampling by default: top-p < 1 cuts rare tags whatever their bias,
+  // which hides what the bias itself does (measure deployed settings too).
+  double temperature = 1.0;
+  double top_p = 1.0;
   int batch = 32;
   int bootstrap = 1000;
   uint64_t seed = 1;
@@ -56,8 +59,14 @@ struct TagCount {
   int64_t tokens = 0;  // generated tokens, tags included
   std::vector<int> per_sample;         // occurrences in each sample
   std::vector<int> tokens_per_sample;  // generated tokens of each sample
+  // Each occurrence's raw probability (the model's, before bias, temperature
+  // and truncation), sample by sample: was the tag clearly invited (high) or
+  // spontaneous (low) where it appeared?
+  std::vector<std::vector<float>> raw_p;
+  // Occurrences with raw probability below 0.1, in [0.1, 0.5), and 0.5 or more.
+  std::array<int64_t, 3> by_raw_p{};
 };
-// Counted from the token records (ids), not from text.
+// Counted from the token records (ids and p_raw), not from text.
 TagCount count_tag(const std::vector<Generation>& samples, int tag_id);
 
 // The base policy's JSON with `tag` biased by `bias` in every policy of the

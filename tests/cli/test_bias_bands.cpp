@@ -4,6 +4,7 @@
 // band has no tag at all.
 #include <gtest/gtest.h>
 
+#include <array>
 #include <cmath>
 #include <filesystem>
 
@@ -53,14 +54,24 @@ TEST(BiasBands, CountsAndIntervalsAreWhatTheSamplesSay) {
     const std::vector<json> samples = jsonl(band["samples_file"].get<std::string>());
     ASSERT_EQ(samples.size(), 24u);
     int with = 0, total = 0, tokens = 0;
+    std::array<int, 3> by_p{};
     for (const json& s : samples) {
       // Tags appear in text_with_tags by name and not in text: the difference counts them.
       const int here = static_cast<int>(occurrences(s["text_with_tags"], "<|bad|>") - occurrences(s["text"], "<|bad|>"));
       EXPECT_EQ(here, s["tag_count"].get<int>());
+      ASSERT_EQ(s["tag_raw_p"].size(), static_cast<size_t>(here));
+      for (const json& p : s["tag_raw_p"]) {
+        const double x = p.get<double>();
+        EXPECT_TRUE(x > 0 && x <= 1) << x;
+        ++by_p[x < 0.1 ? 0 : x < 0.5 ? 1 : 2];
+      }
       with += here > 0;
       total += here;
       tokens += s["generated_tokens"].get<int>();
     }
+    EXPECT_EQ(band["occurrences_by_raw_p"]["below_0.1"], by_p[0]);
+    EXPECT_EQ(band["occurrences_by_raw_p"]["0.1_to_0.5"], by_p[1]);
+    EXPECT_EQ(band["occurrences_by_raw_p"]["0.5_and_above"], by_p[2]);
     EXPECT_EQ(band["samples_with_tag"], with) << band.dump();
     EXPECT_EQ(band["occurrences"], total) << band.dump();
     EXPECT_EQ(band["tokens"], tokens) << band.dump();
