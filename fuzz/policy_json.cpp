@@ -1,13 +1,16 @@
-// The policy JSON parser (decode/policy.hpp) and the policy grammar read by
-// lint (corpus/lint.hpp ModeGrammar), on the same text. A policy that loads
-// must be usable: every state and tag answers is_banned / next_state within
-// range, and the start tags lead to a state.
+// The policy JSON parser (decode/policy.hpp, its rules: decode/policy_rules.hpp)
+// and the policy grammar read by lint (corpus/lint.hpp ModeGrammar), on the
+// same text. A policy that loads must be usable: every state and tag answers
+// is_banned / next_state within range, the start tags lead to a state, every
+// configuration its rules can reach is a real state, and stepping its rules
+// over synthetic tokens keeps the sampler's policy stage in one.
 #include <cstdint>
 #include <string>
 
 #include "core/json_io.hpp"
 #include "corpus/lint.hpp"
 #include "decode/policy.hpp"
+#include "decode/rule_engine.hpp"
 #include "fuzz_util.hpp"
 
 using namespace prealign;
@@ -20,6 +23,33 @@ TagVocabulary vocabulary() {
   v.tags = {{"<|good|>", 4}, {"<|bad|>", 5}, {"<AI>", 6}, {"</AI>", 7}, {"<AI_quoting_human>", 8},
             {"</AI_quoting_human>", 9}};
   return v;
+}
+
+// Twelve synthetic tokens (text, then the first tag the state allows, in
+// turn), with a rising monitor reading, through the policy's rules.
+void step_rules(const Policy& p) {
+  PolicyStage stage(p);
+  stage.set_state(p.state_after_start());
+  std::vector<int> context{1};
+  context.insert(context.end(), p.start_tags().begin(), p.start_tags().end());
+  context.push_back(6);  // as trusted code could put it there
+  RuleEngine engine(p, context);
+  engine.start(stage);
+  for (int step = 0; step < 12; ++step) {
+    const Policy& active = stage.policy();
+    fuzz::check(&active == &p.member(engine.active()));
+    const int state = stage.state();
+    fuzz::check(state >= 0 && state < static_cast<int>(active.states().size()));
+    int token = 12;
+    if (step % 2 && !active.state(state).allowed.empty()) token = active.state(state).allowed.begin()->first;
+    std::vector<float> logits(16, 0.f);
+    logits[static_cast<size_t>(token)] = 1.f;
+    const Temptation tempt = measure_temptation(logits.data(), 16, active.state(state).banned);
+    stage.accept(token);
+    const std::vector<std::pair<std::string, float>> monitor{{"probe_human", 0.1f * static_cast<float>(step)}};
+    const RuleObservation seen{&tempt, &monitor, token == 12 ? "text " : "", state, stage.state(), step + 1};
+    if (!engine.observe(seen, stage).ended_by.empty()) break;
+  }
 }
 
 }  // namespace
@@ -41,6 +71,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
         const int next = p.next_state(s, token);
         fuzz::check(next >= 0 && next < states);
       }
+    for (const auto& [m, s] : reachable_configurations(p))
+      fuzz::check(m >= 0 && m < p.members() && s >= 0 && s < static_cast<int>(p.member(m).states().size()));
+    step_rules(p);
   });
   return 0;
 }

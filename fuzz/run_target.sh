@@ -23,8 +23,11 @@ fi
 cp "$fuzz_dir/corpus/$target"/* "$work/corpus/" 2>/dev/null || true
 cd "$work"
 status=0
+# A dictionary of the format's keywords, where one is committed (fuzz/<target>.dict).
+dict=()
+[ -f "$fuzz_dir/$target.dict" ] && dict=(-dict="$fuzz_dir/$target.dict")
 "$binary" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 -max_len=65536 -print_final_stats=1 \
-  -artifact_prefix="$work/" corpus >"$work/fuzz.log" 2>&1 || status=$?
+  "${dict[@]}" -artifact_prefix="$work/" corpus >"$work/fuzz.log" 2>&1 || status=$?
 grep -E '^#[0-9]+.*(DONE|pulse|NEW|REDUCE)' "$work/fuzz.log" | tail -1 || true
 grep -E 'stat::(number_of_executed_units|average_exec_per_sec|peak_rss_mb)' "$work/fuzz.log" || true
 if [ $status -ne 0 ]; then

@@ -12,7 +12,8 @@ set(PREALIGN_FUZZ_SOURCES
   src/tokenizer/tagset.cpp src/tokenizer/tokenizer.cpp src/tokenizer/spm_backend.cpp
   src/corpus/document.cpp src/corpus/reader.cpp src/corpus/markup.cpp src/corpus/lint.cpp
   src/data/shard.cpp src/data/tokenize.cpp
-  src/decode/policy.cpp src/decode/policy_compare.cpp
+  src/decode/policy.cpp src/decode/policy_rules.cpp src/decode/policy_compare.cpp
+  src/decode/rule_engine.cpp src/decode/sampler.cpp src/decode/temptation.cpp
   src/serve/openai_request.cpp src/serve/request_policy.cpp
   src/model/safetensors_header.cpp
   ${PREALIGN_FUZZ_TASKS_SOURCES})

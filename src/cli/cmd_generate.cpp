@@ -77,9 +77,23 @@ void print_sample(const Generation& g, bool tty) {
     for (const auto& f : r.flags) ++flags[f];
   std::string flag_text;
   for (const auto& [label, n] : flags) flag_text += " " + label + " x" + std::to_string(n);
-  std::printf("\n[%zu tokens | %s%s | temptation max %.4f mean %.4f | flags:%s]\n", g.tokens.size(),
+  std::string rule_text;  // each firing as label@token number (1 = the first generated token)
+  for (size_t i = 0; i < g.tokens.size(); ++i)
+    for (const RuleFiring& f : g.tokens[i].rules) rule_text += " " + f.rule + "@" + std::to_string(i + 1);
+  std::printf("\n[%zu tokens | %s%s | temptation max %.4f mean %.4f | flags:%s%s%s]\n", g.tokens.size(),
               g.finish_reason.c_str(), g.stopped_by.empty() ? "" : (" (" + g.stopped_by + ")").c_str(),
-              g.max_temptation, g.mean_temptation, flag_text.empty() ? " none" : flag_text.c_str());
+              g.max_temptation, g.mean_temptation, flag_text.empty() ? " none" : flag_text.c_str(),
+              rule_text.empty() ? "" : " | rules:", rule_text.c_str());
+}
+
+// A rule that reads a monitor never fires without one: say so before decoding.
+void warn_unread_monitors(const Policy& policy, bool have_monitor) {
+  if (have_monitor) return;
+  for (int m = 0; m < policy.members(); ++m)
+    for (const PolicyRule& r : policy.member(m).rules())
+      if (r.when == RuleWhen::Monitor)
+        warn("generate: rule \"" + r.label + "\" reads the monitor \"" + r.watched +
+             "\", but no monitor is attached (--probe): it will never fire");
 }
 
 // --search best-of|beam: one search per prompt (and per --num-samples for best-of,
@@ -148,7 +162,8 @@ void run_generate(const GenerateArgs& a) {
   Tokenizer tokenizer = Tokenizer::load_dir(a.model);
   const Policy policy = resolve_policy(a, ck, TagVocabulary::of(tokenizer));
   note("generate: policy " + policy.name() + ", generation starts in state \"" +
-       policy.state(policy.state_after_start()).name + "\"");
+       policy.state(policy.state_after_start()).name + "\"" +
+       (policy.has_rules() ? ", with dynamic rules (docs/policies.md)" : ""));
   const std::vector<std::string> prompts =
       a.prompts_file.empty() ? std::vector<std::string>{a.prompt} : read_prompts(a.prompts_file);
   Generator generator(ck.model, tokenizer, policy);  // checks model, tokenizer and policy agree
@@ -159,6 +174,7 @@ void run_generate(const GenerateArgs& a) {
     probes = ProbeSet::load(a.probe);
     monitor = probe_monitor(probes, ProbeAlarm::parse(a.probe_alarm, probes));
   }
+  warn_unread_monitors(policy, bool(monitor));
 
   // Every (prompt, sample) pair in order; sample k overall uses seed + k. They are
   // decoded batch_size at a time (the same samples as one by one, faster).

@@ -107,12 +107,16 @@ BatchEngine::StepOutput BatchEngine::prefill_joining() {
 
 void BatchEngine::choose(Row& row, const StepOutput& out, int64_t r) {
   try {
-    const int token = row.decoder->step(row_logits(out.logits, r), max_len_, token_text_);
-    if (row.monitor) {
-      std::vector<torch::Tensor> residual;
-      for (const torch::Tensor& layer : out.residual) residual.push_back(layer[r]);
-      row.monitor(residual, row.decoder->last_token());
-    }
+    // The monitor reads the token before the policy's rules do (a rule may
+    // condition on its reading), so it runs inside SequenceDecoder::step.
+    std::function<void(TokenRecord&)> read_monitor;
+    if (row.monitor)
+      read_monitor = [&row, &out, r](TokenRecord& token) {
+        std::vector<torch::Tensor> residual;
+        for (const torch::Tensor& layer : out.residual) residual.push_back(layer[r]);
+        row.monitor(residual, token);
+      };
+    const int token = row.decoder->step(row_logits(out.logits, r), max_len_, token_text_, read_monitor);
     if (row.on_token && !row.on_token(row.decoder->last_token())) row.decoder->finish("cancelled");
     row.next_token = token;
   } catch (...) {

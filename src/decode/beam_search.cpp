@@ -120,6 +120,10 @@ SearchResult beam_search(LogitsSource& source, const Policy& policy, const std::
   if (policy.vocab_size() != vocab)
     fail("policy " + policy.name(), "built for a vocabulary of " + std::to_string(policy.vocab_size()) +
                                         " tokens, the model has " + std::to_string(vocab));
+  // Beams branch and merge, so one rule engine per sequence has no meaning
+  // here; best-of runs rules (each sample is a SequenceDecoder).
+  if (policy.has_rules())
+    fail("policy " + policy.name(), "has dynamic rules, which beam search does not run; use --search best-of or sample");
   const size_t width = static_cast<size_t>(search.beam);
   SearchResult result;
   SearchStats& stats = result.stats;

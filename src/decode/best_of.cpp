@@ -41,7 +41,7 @@ SearchResult best_of(LogitsSource& source, const Policy& policy, const std::vect
       for (size_t r = 0; r < rows.size(); ++r) {
         SequenceDecoder& s = samples[rows[r]];
         const float* raw = logits.row(int64_t(r));
-        const std::vector<double> log_probs = policy_log_probs(policy, s.state(), raw, vocab);
+        const std::vector<double> log_probs = policy_log_probs(s.active_policy(), s.state(), raw, vocab);
         const int token = s.step(logits.row_vector(int64_t(r)), source.max_len(), token_text);
         const TokenRecord& rec = s.generation().tokens.back();
         ScoredContinuation& p = parts[rows[r]];

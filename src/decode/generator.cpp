@@ -130,6 +130,10 @@ json generation_to_json(const Generation& g) {
         {"text", replace_invalid_utf8(r.text)}, {"id", r.id},       {"tag", r.is_tag}, {"state", r.state},
         {"p", r.p_chosen},           {"p_raw", r.p_raw}, {"temptation", t}, {"temptation_total", r.temptation_total},
         {"flags", r.flags}};
+    json rules = json::array();
+    for (const RuleFiring& f : r.rules) rules.push_back({{"rule", f.rule}, {"action", f.action}});
+    rec["rules"] = rules;
+    if (!r.policy.empty()) rec["policy"] = r.policy;
     if (!r.monitor.empty()) rec["monitor"] = monitor;
     if (!is_valid_utf8(r.text)) {  // keep the exact bytes of a partial character
       json bytes = json::array();

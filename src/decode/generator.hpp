@@ -8,6 +8,7 @@
 
 #include "decode/generate_options.hpp"
 #include "decode/policy.hpp"
+#include "decode/rule_engine.hpp"
 #include "decode/sampler.hpp"
 #include "model/llama.hpp"
 
@@ -32,9 +33,16 @@ struct TokenRecord {
   std::vector<RawAlternative> top_raw;
   std::vector<std::pair<std::string, float>> temptation;  // banned tag -> raw probability
   float temptation_total = 0.f;
-  std::vector<std::string> flags;  // temptation rules (and monitors) that fired
+  std::vector<std::string> flags;  // temptation rules, "flag" rules (and monitors) that fired
   // Readings of monitors attached to the decode loop (e.g. a mode probe), by name.
   std::vector<std::pair<std::string, float>> monitor;
+  // The policy's dynamic rules that fired at this token (decode/rule_engine.hpp),
+  // with what each did; rules fired by the context before the first token are
+  // recorded on the first one.
+  std::vector<RuleFiring> rules;
+  // The policy of the file the token was sampled under; "" when the file has
+  // only one (no rule can switch).
+  std::string policy;
 };
 
 struct Generation {
@@ -43,8 +51,8 @@ struct Generation {
   std::string text_with_tags;  // generated text, tags rendered by name
   std::vector<int> context;    // tokens fed before generation (BOS, start tags, prompt)
   std::vector<TokenRecord> tokens;
-  std::string finish_reason;   // "eos" | "stop_tag" | "length" | "temptation" | "cancelled"
-  std::string stopped_by;      // label of the stop rule when finish_reason is "temptation"
+  std::string finish_reason;   // "eos" | "stop_tag" | "length" | "temptation" | "rule" | "cancelled"
+  std::string stopped_by;      // label of the temptation stop rule ("temptation") or end rule ("rule")
   float max_temptation = 0.f, mean_temptation = 0.f;  // over tokens' temptation_total
   int flags = 0;               // flag rules fired, summed over tokens
 };

@@ -88,9 +88,10 @@ namespace {
 
 struct Parser {
   const TagVocabulary& vocab;
-  std::string file;  // e.g. "policy.json"
+  std::string file;    // e.g. "policy.json"
+  std::string prefix;  // "" for the file's policy, "policies.NAME." for another one
 
-  std::string at(const std::string& path) const { return file + ": " + path; }
+  std::string at(const std::string& path) const { return file + ": " + prefix + path; }
 
   int tag(const json& name, const std::string& path) const {
     if (!name.is_string()) fail(at(path), std::string("expected a tag name, found ") + name.type_name());
@@ -208,16 +209,59 @@ Policy Policy::load(const std::string& path, const TagVocabulary& vocab) {
 }
 
 Policy Policy::from_json(const json& j, const TagVocabulary& vocab, const std::string& where) {
-  Parser p{vocab, where};
-  only_keys(j, {"name", "description", "initial_state", "start", "states", "stop_tags", "bias", "temptation"}, where);
+  Policy pol = parse_one(j, vocab, where, "");
+  if (j.contains("policies")) {
+    const json& others = j.at("policies");
+    if (!others.is_object()) fail(where + ": policies", "expected an object {name: policy}");
+    for (auto it = others.begin(); it != others.end(); ++it) {
+      if (it.key() == pol.name_)
+        fail(where + ": policies." + it.key(), "has the name of the file's own policy", "rules tell policies apart by name");
+      pol.policies_.push_back(parse_one(it.value(), vocab, where, "policies." + it.key() + "."));
+      pol.policies_.back().name_ = it.key();
+    }
+  }
+  // Rules last: they name the states of every policy of the file.
+  RuleScope scope;
+  for (int m = 0; m < pol.members(); ++m) {
+    std::vector<std::string> states;
+    for (const PolicyState& st : pol.member(m).states_) states.push_back(st.name);
+    scope.members.emplace_back(pol.member(m).name_, states);
+  }
+  std::set<std::string> labels;
+  for (int m = 0; m < pol.members(); ++m) {
+    Policy& p = m == 0 ? pol : pol.policies_[static_cast<size_t>(m - 1)];
+    const std::string path = m == 0 ? "" : "policies." + p.name_ + ".";
+    if (!p.source_.contains("rules")) continue;
+    scope.self = m;
+    p.rules_ = parse_policy_rules(p.source_.at("rules"), vocab, scope, vocab.vocab_size, where, path);
+    for (size_t i = 0; i < p.rules_.size(); ++i)
+      if (!labels.insert(p.rules_[i].label).second)
+        fail(where + ": " + path + "rules[" + std::to_string(i) + "].label",
+             "label \"" + p.rules_[i].label + "\" is used by another rule of this file",
+             "labels name rules in records and stopped_by: give each its own");
+  }
+  return pol;
+}
+
+Policy Policy::parse_one(const json& j, const TagVocabulary& vocab, const std::string& where, const std::string& prefix) {
+  Parser p{vocab, where, prefix};
+  const bool top = prefix.empty();
+  const std::string here = top ? where : where + ": " + prefix.substr(0, prefix.size() - 1);
+  if (top) {
+    only_keys(j, {"name", "description", "initial_state", "start", "states", "stop_tags", "bias", "temptation", "rules",
+                  "policies"},
+              here);
+  } else {  // a policy a rule switches to mid-response: no start tags (they go before the prompt)
+    only_keys(j, {"description", "initial_state", "states", "stop_tags", "bias", "temptation", "rules"}, here);
+  }
   Policy pol;
   pol.source_ = j;
-  pol.name_ = opt_string(j, "name", "policy", where);
-  opt_string(j, "description", "", where);
-  if (!j.contains("states")) fail(where, "missing \"states\"", "see docs/formats.md, section Policy");
+  pol.name_ = top ? opt_string(j, "name", "policy", where) : "";
+  opt_string(j, "description", "", here);
+  if (!j.contains("states")) fail(here, "missing \"states\"", "see docs/formats.md, section Policy");
   pol.states_ = p.states(j.at("states"));
   if (!j.contains("initial_state") || !j.at("initial_state").is_string())
-    fail(where, "missing \"initial_state\" (the name of a state)", "states: " + state_names(pol.states_));
+    fail(here, "missing \"initial_state\" (the name of a state)", "states: " + state_names(pol.states_));
   pol.initial_ = p.state(pol.states_, j.at("initial_state").get<std::string>(), "initial_state");
   pol.eos_ = vocab.eos_id;
   pol.is_tag_.assign(static_cast<size_t>(std::max(vocab.vocab_size, 0)), 0);
@@ -244,7 +288,7 @@ Policy Policy::from_json(const json& j, const TagVocabulary& vocab, const std::s
       pol.bias_[t] = it.value().get<float>();
     }
   }
-  if (j.contains("temptation")) pol.rules_ = p.rules(j.at("temptation"));
+  if (j.contains("temptation")) pol.temptation_ = p.rules(j.at("temptation"));
   return pol;
 }
 
@@ -292,6 +336,7 @@ void Policy::add_bias(int token, float delta) {
   if (token < 0 || token >= vocab_size())
     fail("policy " + name_, "bias for token " + std::to_string(token) + ", outside the vocabulary");
   bias_[token] += delta;
+  for (Policy& p : policies_) p.add_bias(token, delta);
 }
 
 bool same_watched_tags(const TemptationRule& a, const TemptationRule& b) {
@@ -300,12 +345,26 @@ bool same_watched_tags(const TemptationRule& a, const TemptationRule& b) {
 }
 
 void Policy::put_temptation_rule(const TemptationRule& rule) {
-  for (TemptationRule& r : rules_)
+  for (Policy& p : policies_) p.put_temptation_rule(rule);
+  for (TemptationRule& r : temptation_)
     if (same_watched_tags(r, rule) && r.action == rule.action) {
       r = rule;
       return;
     }
-  rules_.push_back(rule);
+  temptation_.push_back(rule);
+}
+
+const Policy& Policy::member(int i) const {
+  if (i == 0) return *this;
+  if (i < 0 || i > static_cast<int>(policies_.size()))
+    fail("policy " + name_, "no policy number " + std::to_string(i) + " in this file");
+  return policies_[static_cast<size_t>(i - 1)];
+}
+
+bool Policy::has_rules() const {
+  for (int m = 0; m < members(); ++m)
+    if (!member(m).rules().empty()) return true;
+  return false;
 }
 
 std::vector<int> Policy::reachable_states(int from) const {
@@ -329,7 +388,7 @@ std::vector<int> Policy::reachable_states(int from) const {
 
 std::vector<TemptationRule> parse_temptation_rules(const json& j, const TagVocabulary& vocab,
                                                    const std::string& where) {
-  return Parser{vocab, where}.rules(j);
+  return Parser{vocab, where, ""}.rules(j);
 }
 
 int Policy::state_after_start() const {

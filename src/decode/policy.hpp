@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "core/json_io.hpp"
+#include "decode/policy_rules.hpp"
 #include "tokenizer/tokenizer.hpp"
 
 namespace prealign {
@@ -63,10 +64,20 @@ class Policy {
   const std::map<int, float>& bias() const { return bias_; }
   int eos_id() const { return eos_; }
   int vocab_size() const { return static_cast<int>(is_tag_.size()); }
-  const std::vector<TemptationRule>& temptation_rules() const { return rules_; }
+  const std::vector<TemptationRule>& temptation_rules() const { return temptation_; }
+
+  // Dynamic rules (decode/policy_rules.hpp, docs/policies.md) and the policies
+  // they switch between: member(0) is this policy, member(k) the k-th of the
+  // file's "policies" (sorted by name). Only the file's top policy has members
+  // beyond itself; rules of every member number them the same way.
+  const std::vector<PolicyRule>& rules() const { return rules_; }
+  int members() const { return 1 + static_cast<int>(policies_.size()); }
+  const Policy& member(int i) const;  // Error outside [0, members())
+  bool has_rules() const;             // does any member have rules
 
   // Per-request adjustments (serve/request_policy.hpp) on a copy of a loaded
-  // policy; source() keeps the JSON the policy was loaded from.
+  // policy, made to every member (a response keeps them across switches);
+  // source() keeps the JSON the policy was loaded from.
   // Adds `delta` to the logit bias of any token (tag, EOS or text); like the
   // policy's own biases it applies only where the token is not banned.
   void add_bias(int token, float delta);
@@ -87,6 +98,11 @@ class Policy {
   int state_after_start() const;
 
  private:
+  // One policy object: the file's own ("prefix" "") or one of its "policies"
+  // ("policies.NAME."), everything but the rules.
+  static Policy parse_one(const json& j, const TagVocabulary& vocab, const std::string& where,
+                          const std::string& prefix);
+
   json source_;
   std::string name_;
   int initial_ = 0;
@@ -95,7 +111,9 @@ class Policy {
   std::vector<PolicyState> states_;
   std::vector<int> stop_tags_;
   std::map<int, float> bias_;
-  std::vector<TemptationRule> rules_;
+  std::vector<TemptationRule> temptation_;
+  std::vector<PolicyRule> rules_;
+  std::vector<Policy> policies_;  // the file's other policies (members 1..), in name order
   std::vector<char> is_tag_;  // by token id
   std::map<int, std::string> tag_names_;
   int eos_ = Tokenizer::kEos;

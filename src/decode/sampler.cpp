@@ -79,33 +79,68 @@ void Candidates::truncate(size_t n) {
 
 // ---- PolicyStage ------------------------------------------------------------
 
-PolicyStage::PolicyStage(const Policy& policy) : policy_(policy), state_(policy.initial_state()) {}
+PolicyStage::PolicyStage(const Policy& policy) : first_(&policy), policy_(&policy), state_(policy.initial_state()) {}
 
 void PolicyStage::apply(Candidates& c, Rng& /*rng*/) {
-  const PolicyState& st = policy_.state(state_);
+  const Policy& policy = *policy_;
+  const PolicyState& st = policy.state(state_);
+  const std::map<int, float>* const bias_maps[] = {&policy.bias(), &added_};  // the policy's, then the rules'
   if (c.id_order) {  // the usual case: index by id
     const int n = static_cast<int>(c.items.size());
     for (int t : st.banned)
       if (t < n) c.items[static_cast<size_t>(t)].logit = kNegInf;
-    const int eos = policy_.eos_id();
+    const int eos = policy.eos_id();
     if (!st.end_allowed && eos >= 0 && eos < n) c.items[static_cast<size_t>(eos)].logit = kNegInf;
-    for (const auto& [id, b] : policy_.bias())
-      if (id < n && !policy_.is_banned(state_, id)) c.items[static_cast<size_t>(id)].logit += b;
+    for (const std::map<int, float>* biases : bias_maps)
+      for (const auto& [id, b] : *biases)
+        if (id < n && !policy.is_banned(state_, id)) c.items[static_cast<size_t>(id)].logit += b;
     return;
   }
   // An earlier stage reordered the candidates: look every one up (O(V log #tags)).
   for (Candidate& cand : c.items) {
-    if (policy_.is_banned(state_, cand.id)) {
+    if (policy.is_banned(state_, cand.id)) {
       cand.logit = kNegInf;
       continue;
     }
-    auto b = policy_.bias().find(cand.id);
-    if (b != policy_.bias().end()) cand.logit += b->second;
+    for (const std::map<int, float>* biases : bias_maps) {
+      auto b = biases->find(cand.id);
+      if (b != biases->end()) cand.logit += b->second;
+    }
   }
   c.sorted = false;  // biases may have changed the order
 }
 
-void PolicyStage::accept(int token) { state_ = policy_.next_state(state_, token); }
+void PolicyStage::accept(int token) { state_ = policy_->next_state(state_, token); }
+
+void PolicyStage::reset() {
+  policy_ = first_;
+  state_ = policy_->initial_state();
+  added_.clear();
+}
+
+void PolicyStage::switch_policy(const Policy& policy, int state) {
+  policy.state(state);  // Error for a state it does not have
+  policy_ = &policy;
+  state_ = state;
+  added_.clear();
+}
+
+void PolicyStage::add_bias(int token, float delta) {
+  if (token < 0 || token >= policy_->vocab_size())
+    fail("policy " + policy_->name(), "bias for token " + std::to_string(token) + ", outside the vocabulary");
+  added_[token] += delta;
+}
+
+void PolicyStage::remove_added_bias(int token) { added_.erase(token); }
+
+float PolicyStage::bias_of(int token) const {
+  float b = 0.f;
+  for (const std::map<int, float>* biases : {&policy_->bias(), &added_}) {
+    auto it = biases->find(token);
+    if (it != biases->end()) b += it->second;
+  }
+  return b;
+}
 
 // ---- stages -----------------------------------------------------------------
 

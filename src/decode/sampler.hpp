@@ -4,6 +4,7 @@
 // generator from the raw logits before the first stage runs.
 #pragma once
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -47,19 +48,34 @@ class SamplerStage {
 
 // Bans (logit = -inf) every tag the policy forbids in the current state, adds
 // the policy's biases, and follows the chosen tokens through the state machine.
+// Dynamic rules (decode/rule_engine.hpp) may switch it to another policy of the
+// same file and add biases of their own; reset() undoes both.
 class PolicyStage : public SamplerStage {
  public:
   explicit PolicyStage(const Policy& policy);
   const char* name() const override { return "policy"; }
   void apply(Candidates& c, Rng& rng) override;
   void accept(int token) override;
-  void reset() override { state_ = policy_.initial_state(); }
+  void reset() override;  // the policy it was made with, its initial state, no rule biases
   int state() const { return state_; }
   void set_state(int s) { state_ = s; }
+  const Policy& policy() const { return *policy_; }
+
+  // From the next token on, decode under `policy` (which must outlive the
+  // stage) in its state `state`; biases added by rules are dropped.
+  void switch_policy(const Policy& policy, int state);
+  // Adds `delta` to the bias of `token` on top of the policy's own, until a
+  // switch; like the policy's biases it applies only where the token is not banned.
+  void add_bias(int token, float delta);
+  void remove_added_bias(int token);  // back to the policy's own bias
+  float bias_of(int token) const;     // the policy's own plus what rules added
+  const std::map<int, float>& added_bias() const { return added_; }
 
  private:
-  const Policy& policy_;
+  const Policy* first_;
+  const Policy* policy_;
   int state_;
+  std::map<int, float> added_;
 };
 
 std::unique_ptr<SamplerStage> make_temperature(float temperature);

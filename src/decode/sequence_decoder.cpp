@@ -1,5 +1,5 @@
 // A sequence's decode step: raw logits -> temptation -> sampler chain ->
-// record, and the rules that end it.
+// record -> monitors -> the policy's dynamic rules, and what ends it.
 #include "decode/sequence_decoder.hpp"
 
 #include <algorithm>
@@ -31,9 +31,9 @@ std::vector<RawAlternative> top_raw_tokens(const std::vector<float>& logits, dou
 
 // One generated position: temptation from the raw logits, then the chain.
 TokenRecord next_token(const Policy& policy, SamplerChain& chain, const PolicyStage& stage,
-                       const std::vector<float>& logits, int top_raw, Rng& rng, FiredRules& fired) {
+                       const std::vector<float>& logits, int top_raw, Rng& rng, FiredRules& fired, Temptation& tempt) {
   const PolicyState& st = policy.state(stage.state());
-  const Temptation tempt = measure_temptation(logits.data(), static_cast<int>(logits.size()), st.banned);
+  tempt = measure_temptation(logits.data(), static_cast<int>(logits.size()), st.banned);
   if (!std::isfinite(tempt.log_sum_exp))
     fail("generate", "the model produced non-finite logits", "the checkpoint is probably damaged (NaN or inf weights)");
   TokenRecord r;
@@ -70,33 +70,63 @@ void summarize_generation(Generation& g) {
 
 SequenceDecoder::SequenceDecoder(const Policy& policy, const GenerateOptions& options, const std::vector<int>& context,
                                  int state, uint64_t seed)
-    : policy_(policy), options_(options), chain_(make_sampler_chain(policy, options, &stage_)), rng_(seed) {
+    : policy_(policy),
+      options_(options),
+      chain_(make_sampler_chain(policy, options, &stage_)),
+      rng_(seed),
+      rules_(policy, context) {
   stage_->set_state(state);
+  RuleOutcome at_start = rules_.start(*stage_);  // context rules act before the first token
+  fired_at_start_ = std::move(at_start.fired);
+  flags_at_start_ = std::move(at_start.flags);
   g_.context = context;
   g_.finish_reason = "length";
 }
 
 int SequenceDecoder::state() const { return stage_->state(); }
 
+const Policy& SequenceDecoder::active_policy() const { return stage_->policy(); }
+
 int SequenceDecoder::step(const std::vector<float>& logits, int64_t max_len,
-                          const std::function<std::string(int)>& token_text) {
+                          const std::function<std::string(int)>& token_text,
+                          const std::function<void(TokenRecord&)>& monitor) {
+  const Policy& used = stage_->policy();  // the policy this token is sampled under
+  const int state_before = stage_->state();
   FiredRules fired;
-  g_.tokens.push_back(next_token(policy_, chain_, *stage_, logits, options_.top_raw, rng_, fired));
+  Temptation tempt;
+  g_.tokens.push_back(next_token(used, chain_, *stage_, logits, options_.top_raw, rng_, fired, tempt));
   TokenRecord& r = g_.tokens.back();
-  r.text = r.is_tag ? policy_.tag_name(r.id) : token_text(r.id);
-  for (RawAlternative& a : r.top_raw) a.text = policy_.is_tag(a.id) ? policy_.tag_name(a.id) : token_text(a.id);
+  r.text = r.is_tag ? used.tag_name(r.id) : token_text(r.id);
+  for (RawAlternative& a : r.top_raw) a.text = used.is_tag(a.id) ? used.tag_name(a.id) : token_text(a.id);
+  if (policy_.members() > 1) r.policy = used.name();
+  if (monitor) monitor(r);
+  // The rules read the token, then act on the stage from the next token on.
+  const RuleObservation seen{&tempt, &r.monitor, r.is_tag ? std::string_view() : std::string_view(r.text),
+                             state_before, stage_->state(), static_cast<int>(g_.tokens.size())};
+  RuleOutcome ruled = rules_.observe(seen, *stage_);
+  r.rules = std::move(fired_at_start_);
+  r.rules.insert(r.rules.end(), ruled.fired.begin(), ruled.fired.end());
+  r.flags.insert(r.flags.end(), flags_at_start_.begin(), flags_at_start_.end());
+  r.flags.insert(r.flags.end(), ruled.flags.begin(), ruled.flags.end());
+  fired_at_start_.clear();
+  flags_at_start_.clear();
   // Positions this sequence holds in the model; the chosen token is not fed yet.
   const int64_t in_model = static_cast<int64_t>(g_.context.size() + g_.tokens.size()) - 1;
-  // A fired stop rule wins over a natural end at the same token: it is the
-  // signal an operator needs to see. The token itself was allowed and is kept.
+  // A fired stop rule (then an end rule) wins over a natural end at the same
+  // token: it is the signal an operator needs to see. The token itself was
+  // allowed and is kept.
   if (!fired.stops.empty()) {
     g_.finish_reason = "temptation";
     g_.stopped_by = fired.stops.front();
     done_ = true;
-  } else if (r.id == policy_.eos_id()) {
+  } else if (!ruled.ended_by.empty()) {
+    g_.finish_reason = "rule";
+    g_.stopped_by = ruled.ended_by;
+    done_ = true;
+  } else if (r.id == used.eos_id()) {
     g_.finish_reason = "eos";
     done_ = true;
-  } else if (policy_.is_stop_tag(r.id)) {
+  } else if (used.is_stop_tag(r.id)) {
     g_.finish_reason = "stop_tag";
     done_ = true;
   } else if (static_cast<int>(g_.tokens.size()) == options_.max_new_tokens || in_model >= max_len) {

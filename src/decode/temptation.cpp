@@ -114,16 +114,18 @@ Temptation measure_temptation(const float* raw_logits, int vocab_size, const std
   return t;
 }
 
+double watched_temptation(const Temptation& temptation, const std::vector<int>& tags) {
+  if (tags.empty()) return temptation.total;
+  double value = 0.0;
+  for (const auto& [id, p] : temptation.per_tag)  // only banned tags are measured
+    if (std::find(tags.begin(), tags.end(), id) != tags.end()) value += p;
+  return value;
+}
+
 FiredRules check_temptation_rules(const Policy& policy, const Temptation& temptation) {
   FiredRules fired;
   for (const TemptationRule& rule : policy.temptation_rules()) {
-    double value = 0.0;
-    if (rule.tags.empty()) {
-      value = temptation.total;
-    } else {
-      for (const auto& [id, p] : temptation.per_tag)  // only banned tags are measured
-        if (std::find(rule.tags.begin(), rule.tags.end(), id) != rule.tags.end()) value += p;
-    }
+    const double value = watched_temptation(temptation, rule.tags);
     if (!(value > rule.threshold)) continue;
     (rule.action == TemptationAction::Stop ? fired.stops : fired.flags).push_back(rule.label);
   }

@@ -18,6 +18,10 @@ struct Temptation {
 // O(V) once, then O(#banned). Exact to ~1e-7 (float exponentials, double sums).
 Temptation measure_temptation(const float* raw_logits, int vocab_size, const std::vector<int>& banned_tags);
 
+// The temptation a rule watching `tags` sees: the sum of their probabilities
+// where they are banned (a tag allowed here counts 0); empty `tags` = the total.
+double watched_temptation(const Temptation& temptation, const std::vector<int>& tags);
+
 // Numerically stable log-sum-exp over n logits (see Temptation::log_sum_exp for the edge cases).
 double log_sum_exp(const float* logits, int n);
 

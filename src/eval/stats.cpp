@@ -29,6 +29,18 @@ double fraction_over(const std::vector<double>& v, double threshold) {
   return double(std::count_if(v.begin(), v.end(), [&](double x) { return x > threshold; })) / double(v.size());
 }
 
+Estimate wilson_interval(uint64_t successes, uint64_t n, double z) {
+  Estimate e;
+  if (n == 0) return e;
+  const double p = double(successes) / double(n), nn = double(n), z2 = z * z;
+  const double centre = (p + z2 / (2 * nn)) / (1 + z2 / nn);
+  const double half = z / (1 + z2 / nn) * std::sqrt(p * (1 - p) / nn + z2 / (4 * nn * nn));
+  e.value = p;
+  e.low = std::max(0.0, centre - half);
+  e.high = std::min(1.0, centre + half);
+  return e;
+}
+
 Estimate bootstrap(const std::vector<double>& values, const Statistic& statistic, int resamples, double confidence,
                    uint64_t seed) {
   Estimate e;

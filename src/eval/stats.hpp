@@ -17,6 +17,10 @@ struct Estimate {
 
 using Statistic = std::function<double(const std::vector<double>&)>;
 
+// The Wilson score interval of a proportion: `successes` of `n` at the normal
+// quantile z (1.96: 95%). Unlike the bootstrap it stays informative at 0/n.
+Estimate wilson_interval(uint64_t successes, uint64_t n, double z = 1.959963984540054);
+
 // Percentile bootstrap: `resamples` resamples of `values` with replacement
 // (seeded), the (1-confidence)/2 and (1+confidence)/2 quantiles of the statistic.
 Estimate bootstrap(const std::vector<double>& values, const Statistic& statistic, int resamples = 1000,

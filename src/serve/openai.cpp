@@ -40,7 +40,7 @@ std::vector<int> chat_context(const std::vector<ChatMessage>& messages, const To
 
 std::string openai_finish_reason(const Generation& g) {
   if (g.finish_reason == "length") return "length";
-  if (g.finish_reason == "temptation") return "content_filter";
+  if (g.finish_reason == "temptation" || g.finish_reason == "rule") return "content_filter";
   // Not one of OpenAI's values: the server shut down before the choice ended
   // (vLLM says "abort"). Nothing else would be true: it did not stop, nor reach a length.
   if (g.finish_reason == "cancelled") return "cancelled";
@@ -54,8 +54,12 @@ double raw_logprob(float p) { return std::log(std::max(1e-45, double(p))); }
 json token_extra(const TokenRecord& r) {
   json t = json::object();
   for (const auto& [tag, p] : r.temptation) t[tag] = p;
-  return {{"id", r.id},       {"tag", r.is_tag},    {"state", r.state}, {"temptation", t},
-          {"temptation_total", r.temptation_total}, {"flags", r.flags}};
+  json rules = json::array();
+  for (const RuleFiring& f : r.rules) rules.push_back({{"rule", f.rule}, {"action", f.action}});
+  json extra = {{"id", r.id},       {"tag", r.is_tag},    {"state", r.state}, {"temptation", t},
+                {"temptation_total", r.temptation_total}, {"flags", r.flags}, {"rules", rules}};
+  if (!r.policy.empty()) extra["policy"] = r.policy;
+  return extra;
 }
 
 json bytes_of(const std::string& s) {

@@ -21,8 +21,8 @@ std::vector<int> chat_context(const std::vector<ChatMessage>& messages, const To
                               const Policy& policy);
 
 // OpenAI finish_reason of a Generation: eos and stop tags are "stop", a
-// temptation stop rule is "content_filter", the token limit is "length", and
-// a choice cut short by the server's shutdown "cancelled".
+// temptation stop rule or a policy rule's end is "content_filter", the token
+// limit is "length", and a choice cut short by the server's shutdown "cancelled".
 std::string openai_finish_reason(const Generation& g);
 
 // Per-choice extra field: finish detail, temptation summary and per-token

@@ -29,24 +29,47 @@ Policy named_policy(const std::string& name, const TagVocabulary& vocab) {
   return Policy::load(find_shipped_file(std::string(kPolicyFolder) + "/" + name + ".json"), vocab);
 }
 
+// The size of a policy object: states, temptation rules and rules, counted
+// over the policy and the ones its rules switch to, before any parsing.
+void check_size(const json& j, const InlinePolicyLimits& limits) {
+  size_t states = 0, temptation = 0, rules = 0;
+  auto count = [&](const json& p) {
+    if (!p.is_object()) return;
+    if (p.contains("states") && p.at("states").is_object()) states += p.at("states").size();
+    if (p.contains("temptation") && p.at("temptation").is_array()) temptation += p.at("temptation").size();
+    if (p.contains("rules") && p.at("rules").is_array()) rules += p.at("rules").size();
+  };
+  count(j);
+  if (j.contains("policies") && j.at("policies").is_object()) {
+    if (j.at("policies").size() > limits.max_policies)
+      throw RequestError(400, "\"policy.policies\" has " + std::to_string(j.at("policies").size()) +
+                                  " policies, the limit is " + std::to_string(limits.max_policies), "policy");
+    for (const json& p : j.at("policies")) count(p);
+  }
+  const auto over = [](const char* what, size_t n, size_t limit) {
+    if (n > limit)
+      throw RequestError(400, std::string("\"policy\" has ") + std::to_string(n) + " " + what + ", the limit is " +
+                                  std::to_string(limit), "policy");
+  };
+  over("states", states, limits.max_states);
+  over("temptation rules", temptation, limits.max_rules);
+  over("rules", rules, limits.max_rules);
+}
+
 Policy inline_policy(const json& j, const TagVocabulary& vocab, const InlinePolicyLimits& limits) {
   const size_t bytes = j.dump().size();
   if (bytes > limits.max_bytes)
     throw RequestError(400, "\"policy\" is " + std::to_string(bytes) + " bytes of JSON, the limit is " +
                                 std::to_string(limits.max_bytes), "policy");
-  if (j.contains("states") && j.at("states").is_object() && j.at("states").size() > limits.max_states)
-    throw RequestError(400, "\"policy.states\" has " + std::to_string(j.at("states").size()) +
-                                " states, the limit is " + std::to_string(limits.max_states), "policy");
-  if (j.contains("temptation") && j.at("temptation").is_array() && j.at("temptation").size() > limits.max_rules)
-    throw RequestError(400, "\"policy.temptation\" has " + std::to_string(j.at("temptation").size()) +
-                                " rules, the limit is " + std::to_string(limits.max_rules), "policy");
+  check_size(j, limits);
   return Policy::from_json(j, vocab, "policy");  // errors name "policy: <path>"
 }
 
-// A token the policy can ban: a tag, or EOS where a state does not allow the end.
+// A token the policy can ban: a tag, or EOS where a state does not allow the
+// end; in any policy of the file a response can be switched to.
 bool banned_wherever_reachable(const Policy& p, int token) {
-  for (int s : p.reachable_states(p.state_after_start()))
-    if (!p.is_banned(s, token)) return false;
+  for (const auto& [member, state] : reachable_configurations(p))
+    if (!p.member(member).is_banned(state, token)) return false;
   return true;
 }
 

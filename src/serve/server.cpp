@@ -198,7 +198,7 @@ struct Server::State {
   // /metrics
   std::mutex metrics_mutex;
   std::map<std::pair<std::string, int>, uint64_t> requests;  // (endpoint, status) -> count
-  std::atomic<uint64_t> tokens{0}, flags{0}, stops{0}, choices{0};
+  std::atomic<uint64_t> tokens{0}, flags{0}, stops{0}, choices{0}, rules_fired{0}, rule_ends{0};
 
   void count(const std::string& endpoint, int status) {
     std::lock_guard<std::mutex> lock(metrics_mutex);
@@ -237,6 +237,8 @@ struct Server::State {
     tokens += g.tokens.size();
     flags += static_cast<uint64_t>(g.flags);
     stops += g.finish_reason == "temptation";
+    rule_ends += g.finish_reason == "rule";
+    for (const TokenRecord& t : g.tokens) rules_fired += t.rules.size();
     ++choices;
   }
 
@@ -442,6 +444,8 @@ struct Server::State {
     gauge("prealign_queued_sequences", std::to_string(st.queued));
     gauge("prealign_max_batch", std::to_string(o.max_batch));
     gauge("prealign_batch_occupancy", std::to_string(double(st.running) / std::max(1, o.max_batch)));
+    counter("prealign_rules_fired_total", std::to_string(rules_fired.load()));
+    counter("prealign_rule_ends_total", std::to_string(rule_ends.load()));
     return out;
   }
 
