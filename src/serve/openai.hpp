@@ -7,18 +7,12 @@
 #include <vector>
 
 #include "core/json_io.hpp"
+#include "decode/chat_template.hpp"
 #include "decode/generator.hpp"
 #include "serve/openai_request.hpp"
 #include "serve/token_text.hpp"
 
 namespace prealign {
-
-// The chat template, trusted code: message contents are encoded as plain text
-// (a "</AI>" typed by a user stays text); earlier assistant turns are wrapped in
-// the policy's start tags and first stop tag when the policy starts after the
-// prompt (seed 000's AI mode), and generation starts as Generator::context_for does.
-std::vector<int> chat_context(const std::vector<ChatMessage>& messages, const Tokenizer& tokenizer,
-                              const Policy& policy);
 
 // OpenAI finish_reason of a Generation: eos and stop tags are "stop", a
 // temptation stop rule or a policy rule's end is "content_filter", the token

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "core/json_io.hpp"
+#include "decode/chat_template.hpp"  // ChatMessage
 #include "decode/generate_options.hpp"
 
 namespace prealign {
@@ -61,11 +62,6 @@ struct SamplingRequest {
 struct CompletionRequest {
   std::vector<std::string> prompts;  // "prompt": a string or an array of strings
   SamplingRequest sampling;
-};
-
-struct ChatMessage {
-  std::string role;     // system | user | assistant ("developer" is taken as system)
-  std::string content;  // a string, or the text parts joined by "\n"
 };
 
 struct ChatRequest {
