@@ -23,7 +23,9 @@ struct Question {
 inline constexpr const char* kAnswerLineInstruction = "End your reply with a line \"Answer: <your answer>\".";
 
 // arithmetic.cpp: a + b, a - b (2-7 digits), a * b (2-4 digits by 1-4 digits).
-Question arithmetic_question(Rng& rng);
+// max_digits > 0 makes easier questions for small models: every operand has
+// 1..max_digits digits (`tasks make --max-digits`).
+Question arithmetic_question(Rng& rng, int max_digits = 0);
 
 // string_transform.cpp: reverse the characters of a string, sort words
 // alphabetically, count a letter's occurrences.

@@ -60,20 +60,20 @@ std::string task_id(const std::string& family, uint64_t seed, uint64_t index) {
 }
 
 // One procedural record from its own seed.
-TaskRecord procedural_task(const std::string& family, uint64_t seed) {
+TaskRecord procedural_task(const std::string& family, uint64_t seed, int max_digits) {
   Rng rng(seed);
   TaskRecord t;
   t.family = family;
   t.seed = seed;
   if (family.rfind("system-", 0) == 0) {
-    RuleTask r = system_rule_task(family, rng);
+    RuleTask r = system_rule_task(family, rng, max_digits);
     t.variant = r.variant;
     t.system = r.system;
     t.prompt = r.prompt;
     t.verifier = r.verifier;
     return t;
   }
-  Question q = family == "arithmetic" ? arithmetic_question(rng)
+  Question q = family == "arithmetic" ? arithmetic_question(rng, max_digits)
                : family == "strings"  ? string_question(rng)
                                       : python_question(rng);
   t.variant = q.variant;
@@ -84,12 +84,12 @@ TaskRecord procedural_task(const std::string& family, uint64_t seed) {
 
 // n distinct records (by system prompt and prompt) of a procedural family: a
 // duplicate is skipped and the next index tried, so ids can have gaps.
-std::vector<TaskRecord> procedural_tasks(const std::string& family, size_t n, uint64_t seed) {
+std::vector<TaskRecord> procedural_tasks(const std::string& family, size_t n, uint64_t seed, int max_digits) {
   std::vector<TaskRecord> out;
   std::set<std::string> seen;
   const uint64_t max_index = 20 * static_cast<uint64_t>(n) + 1000;
   for (uint64_t index = 0; out.size() < n && index < max_index; ++index) {
-    TaskRecord t = procedural_task(family, record_seed(seed, family, index));
+    TaskRecord t = procedural_task(family, record_seed(seed, family, index), max_digits);
     if (!seen.insert(t.system + "\x1f" + t.prompt).second) continue;
     t.id = task_id(family, seed, index);
     out.push_back(std::move(t));
@@ -118,6 +118,7 @@ std::vector<std::string> corpus_files(const std::vector<std::string>& inputs, co
 
 std::vector<TaskRecord> make_tasks(const MakeOptions& o) {
   if (!(o.test_fraction >= 0 && o.test_fraction <= 1)) fail("--test-fraction", "must be within [0, 1]");
+  if (o.max_digits < 0 || o.max_digits > 7) fail("--max-digits", "must be within [0, 7] (0: the family's own ranges)");
   const std::vector<std::string> families = families_of_kind(o.kind);
   const std::vector<std::string> known = all_families();
   for (const auto& h : o.held_out_families)
@@ -128,7 +129,7 @@ std::vector<TaskRecord> make_tasks(const MakeOptions& o) {
     std::vector<TaskRecord> part;
     if (family == "pep8-lines") part = make_pep8_line_tasks(corpus_files(o.corpus, family), o.n, o.seed, o.python);
     else if (family == "masked-span") part = make_masked_span_tasks(corpus_files(o.corpus, family), o.n, o.seed);
-    else part = procedural_tasks(family, o.n, o.seed);
+    else part = procedural_tasks(family, o.n, o.seed, o.max_digits);
     if (part.size() < o.n && (family == "pep8-lines" || family == "masked-span"))
       note("tasks: " + family + ": the corpus gave " + std::to_string(part.size()) + " of " + std::to_string(o.n) + " tasks");
     const bool held_out = std::find(o.held_out_families.begin(), o.held_out_families.end(), family) != o.held_out_families.end();

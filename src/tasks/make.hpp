@@ -26,6 +26,7 @@ struct MakeOptions {
   std::vector<std::string> held_out_families;
   std::vector<std::string> corpus;  // files or directories, for pep8-lines and masked-span
   std::string python;               // interpreter with pycodestyle ("" = /usr/bin/python3)
+  int max_digits = 0;               // arithmetic operands of 1..N digits (0: the family's own ranges)
 
   template <class V>
   void visit(V& v) {
@@ -36,6 +37,8 @@ struct MakeOptions {
     v("held_out_families", held_out_families, "families put wholly in the test split, comma-separated, e.g. system-json,system-prefix");
     v("corpus", corpus, "files or directories the pep8-lines and masked-span tasks are cut from (directories: *.py for pep8-lines)");
     v("python", python, "python3 with pycodestyle for pep8-lines (default /usr/bin/python3)");
+    v("max_digits", max_digits,
+      "arithmetic (also under system rules): operands of 1..N digits, for small models (0: 2-7 digits, mul 2-4 by 1-4)");
   }
 };
 

@@ -14,8 +14,8 @@ const T& pick(Rng& rng, const std::vector<T>& items) {
 }
 
 // A question whose answer fits the rule: no sorted word lists where few words are allowed.
-Question short_question(Rng& rng) {
-  if (uniform(rng, 0, 1)) return arithmetic_question(rng);
+Question short_question(Rng& rng, int max_digits) {
+  if (uniform(rng, 0, 1)) return arithmetic_question(rng, max_digits);
   for (;;) {
     Question q = string_question(rng);
     if (q.variant != "sort") return q;
@@ -54,19 +54,19 @@ const std::vector<std::string>& system_rule_families() {
   return f;
 }
 
-RuleTask system_rule_task(const std::string& family, Rng& rng) {
+RuleTask system_rule_task(const std::string& family, Rng& rng, int max_digits) {
   RuleTask t;
   json rule;
   Question q;
   bool answer_line = true;
   if (family == "system-lowercase") {
-    q = short_question(rng);
+    q = short_question(rng, max_digits);
     rule = {{"kind", "lowercase"}};
     t.system = "Write your whole reply in lower case: never use a capital letter.";
   } else if (family == "system-forbidden-word") {
     std::string word;
     if (uniform(rng, 0, 1)) {
-      q = arithmetic_question(rng);
+      q = arithmetic_question(rng, max_digits);
       word = pick(rng, std::vector<std::string>{"equals", "sum", "result", "total", "calculate", "is"});
     } else {
       do q = string_question(rng);
@@ -78,7 +78,7 @@ RuleTask system_rule_task(const std::string& family, Rng& rng) {
     rule = {{"kind", "forbidden_word"}, {"word", word}};
     t.system = "Never use the word \"" + word + "\" in your reply, in any capitalisation.";
   } else if (family == "system-max-words") {
-    q = short_question(rng);
+    q = short_question(rng, max_digits);
     const int64_t n = uniform(rng, 3, 8);
     rule = {{"kind", "max_words"}, {"n", n}};
     t.system = "Reply in at most " + std::to_string(n) + " words.";
@@ -97,13 +97,13 @@ RuleTask system_rule_task(const std::string& family, Rng& rng) {
                ". If a question is about " + all[topic].name + ", reply exactly \"" + kRefusal +
                "\" and nothing else. Answer all other questions normally.";
   } else if (family == "system-json") {
-    q = short_question(rng);
+    q = short_question(rng, max_digits);
     answer_line = false;
     rule = {{"kind", "json_answer"}};
     t.system = std::string("Reply with a JSON object of the form {\"answer\": ...} and nothing else: ") +
                (q.verifier.at("type") == "number" ? "the answer a JSON number." : "the answer a JSON string.");
   } else if (family == "system-prefix") {
-    q = short_question(rng);
+    q = short_question(rng, max_digits);
     const std::string word = pick(rng, std::vector<std::string>{"Certainly", "Understood", "Acknowledged", "Indeed"});
     rule = {{"kind", "prefix"}, {"word", word}};
     t.system = "Begin every reply with the word \"" + word + "\".";

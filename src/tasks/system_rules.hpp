@@ -29,7 +29,8 @@ struct RuleTask {
   json verifier;       // {"type": "system_rule", "rule": {...}, "task": {number|exact spec}}
   std::string variant;
 };
-RuleTask system_rule_task(const std::string& family, Rng& rng);
+// max_digits: as arithmetic_question's, for the arithmetic questions under a rule.
+RuleTask system_rule_task(const std::string& family, Rng& rng, int max_digits = 0);
 
 struct RuleCheck {
   bool task_ok = false, rule_ok = false, format_ok = false;

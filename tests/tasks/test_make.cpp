@@ -167,3 +167,33 @@ TEST(CorpusMaskedSpan, RestoresTheSourceLine) {
   o.corpus = {"/nonexistent/corpus"};
   EXPECT_THROW(make_tasks(o), Error);
 }
+
+TEST(TasksMake, MaxDigitsCapsEveryArithmeticOperandAndStillVerifies) {
+  MakeOptions o = procedural("arithmetic", 120, 5);
+  o.max_digits = 1;
+  const auto tasks = make_tasks(o);
+  ASSERT_GT(tasks.size(), 100u);  // 10 x 10 x 3 distinct questions at most
+  std::set<std::string> variants;
+  for (const auto& t : tasks) {
+    long long a = 0, b = 0;
+    char op = 0;
+    ASSERT_EQ(std::sscanf(t.prompt.c_str(), "What is %lld %c %lld?", &a, &op, &b), 3) << t.prompt;
+    EXPECT_TRUE(a >= 0 && a <= 9 && b >= 0 && b <= 9) << t.prompt;
+    const long long answer = op == '+' ? a + b : op == '-' ? a - b : a * b;
+    EXPECT_EQ(t.verifier.at("answer").get<long long>(), answer) << t.prompt;
+    variants.insert(t.variant);
+  }
+  EXPECT_EQ(variants, (std::set<std::string>{"add", "sub", "mul"}));
+  // Under a system rule, the arithmetic questions are capped too.
+  MakeOptions r = procedural("system-rules", 60, 5);
+  r.max_digits = 2;
+  for (const auto& t : make_tasks(r)) {
+    long long a = 0, b = 0;
+    char op = 0;
+    if (std::sscanf(t.prompt.c_str(), "What is %lld %c %lld?", &a, &op, &b) == 3)
+      EXPECT_TRUE(a <= 99 && b <= 99) << t.prompt;
+  }
+  MakeOptions bad = procedural("arithmetic", 5, 5);
+  bad.max_digits = 8;
+  EXPECT_THROW(make_tasks(bad), Error);
+}
