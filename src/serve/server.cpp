@@ -199,6 +199,7 @@ struct Server::State {
   std::mutex metrics_mutex;
   std::map<std::pair<std::string, int>, uint64_t> requests;  // (endpoint, status) -> count
   std::atomic<uint64_t> tokens{0}, flags{0}, stops{0}, choices{0}, rules_fired{0}, rule_ends{0};
+  std::atomic<uint64_t> stream_errors{0};  // streams that ended in an error event after their 200
 
   void count(const std::string& endpoint, int status) {
     std::lock_guard<std::mutex> lock(metrics_mutex);
@@ -374,7 +375,7 @@ struct Server::State {
     count(endpoint, 200);
     auto cancel = std::make_shared<CancelOnExit>(std::move(channel));
     res.set_chunked_content_provider(
-        "text/event-stream", [this, chat, n, sampling, endpoint, cancel](size_t, httplib::DataSink& sink) {
+        "text/event-stream", [this, chat, n, sampling, cancel](size_t, httplib::DataSink& sink) {
           RequestChannel& channel = *cancel->channel;
           EventStream events(sink, chat, sampling, meta(chat ? "chatcmpl-" : "cmpl-"), n);
           std::vector<Generation> out(n);
@@ -405,11 +406,11 @@ struct Server::State {
           } catch (const std::exception& e) {
             channel.cancel();
             events.send(error_body(std::string("generation failed: ") + e.what(), "server_error", ""));
-            count(endpoint, 500);
+            ++stream_errors;  // the status line said 200 already: counted apart, not as a second status
           } catch (...) {
             channel.cancel();
             events.send(error_body("generation failed", "server_error", ""));
-            count(endpoint, 500);
+            ++stream_errors;
           }
           events.done();
           return true;
@@ -446,6 +447,7 @@ struct Server::State {
     gauge("prealign_batch_occupancy", std::to_string(double(st.running) / std::max(1, o.max_batch)));
     counter("prealign_rules_fired_total", std::to_string(rules_fired.load()));
     counter("prealign_rule_ends_total", std::to_string(rule_ends.load()));
+    counter("prealign_stream_errors_total", std::to_string(stream_errors.load()));
     return out;
   }
 

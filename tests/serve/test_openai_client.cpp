@@ -19,6 +19,7 @@
 #include "core/json_io.hpp"
 #include "npm_package.hpp"
 #include "serve_fixture.hpp"
+#include "serve_process.hpp"
 #include "tokenizer/tokenizer.hpp"
 
 namespace prealign {
@@ -30,46 +31,6 @@ namespace fs = std::filesystem;
 // 6.x runs on Debian's Node 20 (7.x asks for Node 22).
 constexpr const char* kOpenAiVersion = "6.49.0";
 
-// `prealign serve` as a child process on a free port, stopped with SIGTERM.
-class ServeProcess {
- public:
-  ServeProcess(const std::vector<std::string>& args, const std::string& api_key, const std::string& stderr_file) {
-    int out[2];
-    if (::pipe(out) != 0) return;
-    pid_ = ::fork();
-    if (pid_ == 0) {
-      ::dup2(out[1], 1);
-      ::close(out[0]);
-      const int err = ::open(stderr_file.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-      ::dup2(err, 2);
-      ::setenv("PREALIGN_API_KEY", api_key.c_str(), 1);
-      std::vector<char*> argv{const_cast<char*>(PREALIGN_BINARY)};
-      for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
-      argv.push_back(nullptr);
-      ::execv(PREALIGN_BINARY, argv.data());
-      ::_exit(127);
-    }
-    ::close(out[1]);
-    std::string banner;
-    char c;
-    while (banner.find('\n') == std::string::npos && ::read(out[0], &c, 1) == 1) banner += c;
-    ::close(out[0]);
-    const size_t colon = banner.rfind(':');
-    if (banner.find("listening") != std::string::npos && colon != std::string::npos)
-      port_ = std::atoi(banner.c_str() + colon + 1);
-  }
-  ~ServeProcess() {
-    if (pid_ <= 0) return;
-    ::kill(pid_, SIGTERM);
-    int status = 0;
-    ::waitpid(pid_, &status, 0);
-  }
-  int port() const { return port_; }
-
- private:
-  pid_t pid_ = -1;
-  int port_ = 0;
-};
 
 TEST(OpenAiClient, TheOfficialNodeClientWorks) {
   const std::string& ckpt = shared_serve_checkpoint();
@@ -80,7 +41,8 @@ TEST(OpenAiClient, TheOfficialNodeClientWorks) {
   const Tokenizer tok = Tokenizer::load_dir(ckpt);
   const std::string key = "sk-prealign-test-3f9c2a";
   const std::string log = scratch + "/serve.stderr";
-  ServeProcess server({"serve", "--model", ckpt, "--port", "0", "--max-tokens", "64", "--lock-policy"}, key, log);
+  ServeProcess server({"serve", "--model", ckpt, "--port", "0", "--max-tokens", "64", "--lock-policy"},
+                     {{{"PREALIGN_API_KEY", key}}, log});
   ASSERT_GT(server.port(), 0) << "prealign serve did not start; its stderr is in " << log;
   int status = 0;
   const std::string command = "OPENAI_PACKAGE='" + package + "' BASE_URL='http://127.0.0.1:" +

@@ -22,6 +22,7 @@
 #include "running_server.hpp"
 #include "serve/openai.hpp"
 #include "serve_fixture.hpp"
+#include "serve_process.hpp"
 
 namespace prealign {
 namespace {
@@ -273,56 +274,6 @@ TEST_F(OneSlot, AClientThatLeavesWithoutStreamingFreesItsSlotToo) {
   EXPECT_EQ(r.status, 200) << r.raw;
 }
 
-// `prealign serve` as a process, stopped with SIGTERM while requests decode.
-class ServeProcess {
- public:
-  explicit ServeProcess(const std::vector<std::string>& args) {
-    int out[2];
-    if (::pipe(out) != 0) return;
-    pid_ = ::fork();
-    if (pid_ == 0) {
-      ::dup2(out[1], 1);
-      ::close(out[0]);
-      std::vector<char*> argv{const_cast<char*>(PREALIGN_BINARY)};
-      for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
-      argv.push_back(nullptr);
-      ::execv(PREALIGN_BINARY, argv.data());
-      ::_exit(127);
-    }
-    ::close(out[1]);
-    std::string banner;
-    char c;
-    while (banner.find('\n') == std::string::npos && ::read(out[0], &c, 1) == 1) banner += c;
-    ::close(out[0]);
-    const size_t colon = banner.rfind(':');
-    if (banner.find("listening") != std::string::npos && colon != std::string::npos)
-      port_ = std::atoi(banner.c_str() + colon + 1);
-  }
-  ~ServeProcess() {
-    if (pid_ <= 0) return;
-    ::kill(pid_, SIGKILL);
-    ::waitpid(pid_, nullptr, 0);
-  }
-  int port() const { return port_; }
-  void signal(int sig) const { ::kill(pid_, sig); }
-  // The exit status once it exits within `timeout` s; -1 if it does not.
-  int wait_exit(double timeout) {
-    const auto t0 = Clock::now();
-    int status = 0;
-    while (seconds_since(t0) < timeout) {
-      if (::waitpid(pid_, &status, WNOHANG) == pid_) {
-        pid_ = -1;
-        return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-      }
-      std::this_thread::sleep_for(std::chrono::milliseconds(20));
-    }
-    return -1;
-  }
-
- private:
-  pid_t pid_ = -1;
-  int port_ = 0;
-};
 
 // The events of a raw streamed response, and whether "data: [DONE]" ended it.
 std::vector<json> events_of(const std::string& raw, bool* done) {
