@@ -16,6 +16,7 @@
 #include "model/matmul.hpp"
 #include "model/runtime.hpp"
 #include "train/adamw.hpp"
+#include "train/cooldown.hpp"
 #include "train/heldout.hpp"
 #include "train/memory_estimate.hpp"
 #include "train/mixed_precision.hpp"
@@ -34,6 +35,7 @@ void validate(const TrainOptions& o) {
   require(o.lr > 0 && std::isfinite(o.lr), "--lr", "must be a positive number");
   require(o.grad_bucket_mb > 0 && o.dist_timeout > 0, "--grad-bucket-mb/--dist-timeout", "must be positive");
   require(o.log_every > 0, "--log-every", "must be positive (metrics.jsonl gets every step anyway)");
+  require(o.cooldown_fraction >= 0 && o.cooldown_fraction < 1, "--cooldown-fraction", "must be within [0, 1)");
   precision_dtype(o.precision);  // an Error for an unknown precision
 }
 
@@ -315,7 +317,11 @@ void setup(Run& r, TrainOptions options, const std::set<std::string>& given) {
   r.objective = make_objective(r.o.objective, r.data.combined(), *r.tokenizer, r.device, r.model->config().dim);
   if (start_from_init) reinit_tag_rows(r.model, r.objective->tags_used());
   build_optimizer(r);
-  auto planner = [obj = r.objective.get()](const DocumentView& d, DocumentPlan& p) { obj->plan(d, p); };
+  if (r.o.cooldown_fraction > 0 && r.objective->tags_used().empty())
+    fail("--cooldown-fraction", "objective " + r.objective->name() + " inserts no tags: there is nothing to cool down from",
+         "use it with --objective conditional");
+  DocumentPlanner planner = [obj = r.objective.get()](const DocumentView& d, DocumentPlan& p) { obj->plan(d, p); };
+  if (r.o.cooldown_fraction > 0) planner = with_cooldown(planner, &r.step, cooldown_start(r.o.steps, r.o.cooldown_fraction));
   r.stream = std::make_unique<BatchStream>(r.data.train_sources(), planner, r.o.batch_size, r.o.seq_len, r.o.seed, true);
   r.policy = default_policy(r.o, *r.tokenizer);
   Policy::from_json(r.policy, TagVocabulary::of(*r.tokenizer), "policy");  // validate before training
@@ -387,6 +393,7 @@ TrainResult train(TrainOptions options, const std::set<std::string>* given_flags
     json rec = {{"type", "train"}, {"step", r.step}, {"tokens", r.tokens}, {"loss", s.loss}, {"lr", lr},
                 {"grad_norm", s.grad_norm}, {"tok_s", step_tok_s}, {"mfu", flops_per_token * step_tok_s / r.peak_flops}};
     if (r.scaler->enabled()) rec["loss_scale"] = r.scaler->scale(), rec["step_skipped"] = !s.applied;
+    if (o.cooldown_fraction > 0) rec["cooldown"] = r.step - 1 >= cooldown_start(o.steps, o.cooldown_fraction);
     for (auto& [k, v] : s.metrics) rec[k] = v;
     if (r.writes()) log->write(rec);
     if (r.step % o.log_every == 0 || r.step == end) {

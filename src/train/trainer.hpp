@@ -42,6 +42,7 @@ struct TrainOptions {
   std::string device = "cpu";
   std::string precision = "fp32";  // fp32 | bf16 | fp16 (train/mixed_precision.hpp)
   bool grad_checkpoint = false;    // recompute each block's activations in backward
+  double cooldown_fraction = 0;    // the last F of steps see no tag the objective inserts (MeCo cooldown)
   double grad_bucket_mb = 25;      // data-parallel: gradients all-reduced in buckets of this size
   bool grad_overlap = false;       // data-parallel: all-reduce buckets while backward runs
   int dist_timeout = 1800;         // data-parallel: seconds a rendezvous or collective may take
@@ -76,6 +77,9 @@ struct TrainOptions {
     v("log_every", log_every, "progress line every N steps (metrics.jsonl gets every step)");
     v("device", device, "cpu, cuda, cuda:N (data-parallel ranks on CUDA use cuda:LOCAL_RANK)");
     v("precision", precision, "fp32, bf16 or fp16: autocast matmuls with float32 master weights (fp16: loss scaling)");
+    v("cooldown_fraction", cooldown_fraction,
+      "train the last F of the steps without the tags the objective inserts (MeCo's cooldown: "
+      "metadata for the first 1-F, plain text after; tags in the corpus text itself stay)");
     v("grad_checkpoint", grad_checkpoint, "recompute each block's activations in the backward pass (less memory)");
     v("grad_bucket_mb", grad_bucket_mb, "data-parallel: all-reduce gradients in buckets of this many MB");
     v("grad_overlap", grad_overlap, "data-parallel: start each bucket's all-reduce as soon as backward fills it");

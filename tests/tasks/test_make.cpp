@@ -190,8 +190,9 @@ TEST(TasksMake, MaxDigitsCapsEveryArithmeticOperandAndStillVerifies) {
   for (const auto& t : make_tasks(r)) {
     long long a = 0, b = 0;
     char op = 0;
-    if (std::sscanf(t.prompt.c_str(), "What is %lld %c %lld?", &a, &op, &b) == 3)
+    if (std::sscanf(t.prompt.c_str(), "What is %lld %c %lld?", &a, &op, &b) == 3) {
       EXPECT_TRUE(a <= 99 && b <= 99) << t.prompt;
+    }
   }
   MakeOptions bad = procedural("arithmetic", 5, 5);
   bad.max_digits = 8;

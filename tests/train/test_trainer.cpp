@@ -10,6 +10,7 @@
 
 #include "dataset_fixture.hpp"
 #include "model/checkpoint.hpp"
+#include "train/cooldown.hpp"
 #include "train/heldout.hpp"
 #include "train/trainer.hpp"
 
@@ -279,4 +280,76 @@ TEST(TrainerLabeling, LabelConfigContextTagsStartTheirDocuments) {
       "context": [{"field": "genre", "value": "fiction", "tag": "<poetry>"}]})");
   oo.labeling = dir + "/label2.json";
   EXPECT_THROW(make_objective(oo, data, tok, torch::kCPU, 32), Error);
+}
+
+// Cooldown: the last F of the steps see no inserted tag; the plan is otherwise
+// the objective's; the step log says which steps cooled down; resuming across
+// the switch gives the run that went straight.
+TEST_F(TrainerTest, CooldownStripsInsertedTagsFromItsFirstStepOnAndResumesExactly) {
+  EXPECT_EQ(cooldown_start(40, 0.25), 30);
+  EXPECT_EQ(cooldown_start(40, 0.0), 40);
+  EXPECT_EQ(cooldown_start(10, 0.14), 9);  // rounds to the nearest step
+
+  Dataset data = Dataset::open(*data_);
+  Tokenizer tok = Tokenizer::load_dir(*data_);
+  ObjectiveOptions oo;
+  oo.name = "conditional";
+  oo.drop_fraction = 0.0;
+  auto obj = make_objective(oo, data, tok, torch::kCPU, 32);
+  int64_t step = 0;
+  DocumentPlanner cooled = with_cooldown([&](const DocumentView& d, DocumentPlan& p) { obj->plan(d, p); }, &step, 5);
+  const Shard& shard = *data.train.front();
+  for (int64_t at : {0, 4, 5, 9}) {
+    step = at;
+    DocumentPlan plain, got;
+    obj->plan(DocumentView{&shard, 0, 0}, plain);
+    cooled(DocumentView{&shard, 0, 0}, got);
+    ASSERT_EQ(got.segments.size(), plain.segments.size());
+    for (size_t s = 0; s < got.segments.size(); ++s) {
+      ASSERT_FALSE(plain.segments[s].prefix.empty());  // drop fraction 0: every segment tagged
+      EXPECT_EQ(got.segments[s].prefix.empty(), at >= 5) << "step " << at;
+      if (at < 5) {
+        EXPECT_EQ(got.segments[s].prefix, plain.segments[s].prefix);
+      }
+      EXPECT_EQ(got.segments[s].label, plain.segments[s].label);
+      EXPECT_EQ(got.segments[s].score, plain.segments[s].score);
+    }
+  }
+
+  TrainOptions straight = options("cool-straight", "conditional");
+  straight.cooldown_fraction = 0.25;
+  TrainResult all = train(straight);
+  size_t cooled_steps = 0, logged = 0;
+  std::istringstream log(read_file(straight.out + "/metrics.jsonl"));
+  for (std::string line; std::getline(log, line);) {
+    const json rec = json::parse(line);
+    if (rec.value("type", "") != "train") continue;
+    ++logged;
+    const bool expected = rec.at("step").get<int64_t>() > 30;  // steps 31..40 are the last quarter
+    EXPECT_EQ(rec.at("cooldown").get<bool>(), expected) << rec.dump();
+    cooled_steps += expected;
+  }
+  EXPECT_EQ(logged, 40u);
+  EXPECT_EQ(cooled_steps, 10u);
+
+  TrainOptions first = options("cool-split", "conditional");
+  first.cooldown_fraction = 0.25;
+  first.stop_after = 32;  // past the switch
+  TrainResult a = train(first);
+  TrainOptions second = options("cool-split", "conditional");
+  second.cooldown_fraction = 0.25;
+  second.resume = true;
+  TrainResult b = train(second);
+  ASSERT_EQ(a.losses.size() + b.losses.size(), 40u);
+  for (size_t i = 0; i < 40; ++i) {
+    const double got = i < 32 ? a.losses[i] : b.losses[i - 32];
+    EXPECT_NEAR(got, all.losses[i], 1e-6 * std::abs(all.losses[i])) << "step " << i + 1;
+  }
+
+  TrainOptions mle = options("cool-mle", "mle");
+  mle.cooldown_fraction = 0.25;
+  EXPECT_THROW(train(mle), Error);  // nothing to cool down from
+  TrainOptions bad = options("cool-bad", "conditional");
+  bad.cooldown_fraction = 1.0;
+  EXPECT_THROW(train(bad), Error);
 }
