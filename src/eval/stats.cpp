@@ -4,8 +4,10 @@
 #include <cmath>
 #include <limits>
 #include <numeric>
+#include <tuple>
 
 #include "core/rng.hpp"
+#include "core/wilson.hpp"
 
 namespace prealign {
 
@@ -32,12 +34,8 @@ double fraction_over(const std::vector<double>& v, double threshold) {
 Estimate wilson_interval(uint64_t successes, uint64_t n, double z) {
   Estimate e;
   if (n == 0) return e;
-  const double p = double(successes) / double(n), nn = double(n), z2 = z * z;
-  const double centre = (p + z2 / (2 * nn)) / (1 + z2 / nn);
-  const double half = z / (1 + z2 / nn) * std::sqrt(p * (1 - p) / nn + z2 / (4 * nn * nn));
-  e.value = p;
-  e.low = std::max(0.0, centre - half);
-  e.high = std::min(1.0, centre + half);
+  e.value = double(successes) / double(n);
+  std::tie(e.low, e.high) = wilson_bounds(successes, n, z);
   return e;
 }
 

@@ -10,17 +10,9 @@
 #include <unordered_map>
 
 #include "core/error.hpp"
+#include "core/wilson.hpp"
 
 namespace prealign {
-
-std::pair<double, double> wilson_interval(size_t k, size_t n, double z) {
-  if (n == 0) return {0.0, 1.0};
-  const double p = static_cast<double>(k) / static_cast<double>(n), nn = static_cast<double>(n);
-  const double denom = 1 + z * z / nn;
-  const double centre = (p + z * z / (2 * nn)) / denom;
-  const double half = z * std::sqrt(p * (1 - p) / nn + z * z / (4 * nn * nn)) / denom;
-  return {std::max(0.0, centre - half), std::min(1.0, centre + half)};
-}
 
 namespace {
 
@@ -32,7 +24,7 @@ struct Tally {
     reward += v.reward;
   }
   ordered_json to_json() const {
-    const auto [lo, hi] = wilson_interval(correct, n);
+    const auto [lo, hi] = wilson_bounds(correct, n);
     const double d = n ? static_cast<double>(n) : 1.0;
     ordered_json j;
     j["n"] = n;
