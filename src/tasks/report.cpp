@@ -13,7 +13,7 @@
 
 namespace prealign {
 
-std::pair<double, double> wilson_interval(size_t k, size_t n, double z) {
+std::pair<double, double> wilson_bounds(size_t k, size_t n, double z) {
   if (n == 0) return {0.0, 1.0};
   const double p = static_cast<double>(k) / static_cast<double>(n), nn = static_cast<double>(n);
   const double denom = 1 + z * z / nn;
@@ -32,7 +32,7 @@ struct Tally {
     reward += v.reward;
   }
   ordered_json to_json() const {
-    const auto [lo, hi] = wilson_interval(correct, n);
+    const auto [lo, hi] = wilson_bounds(correct, n);
     const double d = n ? static_cast<double>(n) : 1.0;
     ordered_json j;
     j["n"] = n;

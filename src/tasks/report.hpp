@@ -12,7 +12,7 @@
 namespace prealign {
 
 // Wilson score interval for k successes of n at z (95%: 1.96); [0, 1] for n = 0.
-std::pair<double, double> wilson_interval(size_t k, size_t n, double z = 1.96);
+std::pair<double, double> wilson_bounds(size_t k, size_t n, double z = 1.96);
 
 // Scores `completions` (several per task allowed) on `jobs` threads. A
 // completion whose id names no task is an Error naming its file:line; tasks

@@ -70,13 +70,13 @@ TEST(TaskFiles, CompletionsNameFileAndLineAndMustMatchATask) {
 
 TEST(VerifyReport, WilsonIntervalMatchesHandComputedValues) {
   // 8 of 10 at z = 1.96: the textbook interval (0.4902, 0.9433)
-  const auto [lo, hi] = wilson_interval(8, 10);
+  const auto [lo, hi] = wilson_bounds(8, 10);
   EXPECT_NEAR(lo, 0.4902, 1e-4);
   EXPECT_NEAR(hi, 0.9433, 1e-4);
-  const auto [lo0, hi0] = wilson_interval(0, 20);
+  const auto [lo0, hi0] = wilson_bounds(0, 20);
   EXPECT_EQ(lo0, 0.0);
   EXPECT_NEAR(hi0, 0.1611, 1e-4);
-  EXPECT_EQ(wilson_interval(0, 0), std::make_pair(0.0, 1.0));
+  EXPECT_EQ(wilson_bounds(0, 0), std::make_pair(0.0, 1.0));
 }
 
 TEST(VerifyReport, CountsPerFamilyAndSplitAndListsMissingTasks) {
