@@ -5,6 +5,7 @@
 namespace prealign {
 
 void register_tasks_command(CLI::App& app);  // tasks make|verify: verifiable tasks (seed 002), cmd_tasks.cpp
+void register_rlvr_command(CLI::App& app);   // GRPO from verifiable rewards under the tag policy, cmd_rlvr.cpp
 
 void register_commands(CLI::App& app) {
   register_tokenizer_command(app);
@@ -24,6 +25,7 @@ void register_commands(CLI::App& app) {
   register_import_command(app);
   register_export_command(app);
   register_tasks_command(app);
+  register_rlvr_command(app);
   // `prealign eval <what>`: each evaluation registers itself on this group.
   auto* eval = app.add_subcommand("eval", "measure models: misalignment, held-out loss, red-team, tag agreement, ...");
   eval->require_subcommand(1);
