@@ -3,8 +3,11 @@
 // real HTTP; both need the API key as the rest of /v1 does, the page itself not.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <filesystem>
+#include <regex>
+#include <set>
 
 #include "core/files.hpp"
 #include "core/paths.hpp"
@@ -37,6 +40,19 @@ std::string run_with_checkpoint(const std::string& name) {
   return dir;
 }
 
+// The tags a shipped policy file names that `tok` lacks: every quoted "<...>"
+// string of the file's text (tag names look like that; nothing else in a policy does).
+std::vector<std::string> tags_missing_from(const std::string& policy_file, const Tokenizer& tok) {
+  std::set<std::string> known;
+  for (int id : tok.tag_ids()) known.insert(tok.tag_name(id));
+  const std::string text = read_file(policy_file);
+  const std::regex quoted_tag("\"(<[^\"<>]+>)\"");
+  std::set<std::string> missing;
+  for (std::sregex_iterator m(text.begin(), text.end(), quoted_tag), end; m != end; ++m)
+    if (!known.count((*m)[1].str())) missing.insert((*m)[1].str());
+  return {missing.begin(), missing.end()};
+}
+
 double train_loss(int step) { return 6.0 * std::exp(-step / 900.0) + 1.0 / (step + 3); }
 double val_loss(int step) { return train_loss(step) + 0.125; }
 
@@ -48,21 +64,37 @@ TEST(PageEndpoints, PolicyShowsTheDeploymentsPolicyTheShippedOnesAndTheTags) {
   EXPECT_EQ(p["name"], "ai_mode");
   EXPECT_EQ(p["locked"], false);
   EXPECT_EQ(p["policy"], read_json_file(o.model + "/policy.json")) << "the JSON the deployment loaded";
+  const Tokenizer tok = Tokenizer::load_dir(o.model);
   std::vector<std::string> names;
+  size_t usable = 0;
   for (const json& s : p["shipped"]) {
     const std::string name = s["name"];
     names.push_back(name);
-    EXPECT_EQ(s["usable"], true) << name << ": " << s["problem"];
-    EXPECT_TRUE(s["problem"].is_null());
+    const std::vector<std::string> missing =
+        name == "none" ? std::vector<std::string>{}
+                       : tags_missing_from(find_shipped_file("configs/policies/" + name + ".json"), tok);
+    // Usable exactly when the model has every tag the policy names (nothing is locked here);
+    // otherwise the problem names a missing tag.
+    EXPECT_EQ(s["usable"], missing.empty()) << name << ": " << s["problem"];
+    if (missing.empty()) {
+      EXPECT_TRUE(s["problem"].is_null()) << name;
+      ++usable;
+    } else {
+      ASSERT_TRUE(s["problem"].is_string()) << name;
+      const std::string problem = s["problem"];
+      EXPECT_TRUE(std::any_of(missing.begin(), missing.end(),
+                              [&](const std::string& t) { return problem.find(t) != std::string::npos; }))
+          << name << ": " << problem;
+    }
     if (name != "none") {
       EXPECT_EQ(s["policy"], read_json_file(find_shipped_file("configs/policies/" + name + ".json"))) << name;
     }
   }
+  EXPECT_GE(usable, 4u);  // none, ai_mode, good_only, good_soft at least
   std::vector<std::string> expected = shipped_names(kPolicyFolder);
   expected.insert(expected.begin(), "none");
   EXPECT_EQ(names, expected);
   // Every tag by its id, as a streamed token names it.
-  const Tokenizer tok = Tokenizer::load_dir(o.model);
   ASSERT_EQ(p["tags"].size(), tok.tag_ids().size());
   for (const json& t : p["tags"]) EXPECT_EQ(tok.tag_id(t["name"].get<std::string>()), t["id"].get<int>()) << t;
 }
@@ -76,8 +108,17 @@ TEST(PageEndpoints, UnderALockThePolicyEndpointSaysWhichPoliciesARequestMayName)
   const json p = get(server, "/v1/prealign/policy");
   EXPECT_EQ(p["locked"], true);
   for (const json& s : p["shipped"]) {
-    if (s["name"] == "ai_mode") {
+    const std::string name = s["name"];
+    const bool known_tags = name == "none" || tags_missing_from(find_shipped_file("configs/policies/" + name + ".json"),
+                                                                Tokenizer::load_dir(o.model))
+                                                  .empty();
+    if (name == "ai_mode") {
       EXPECT_EQ(s["usable"], true);
+    } else if (!known_tags) {  // not the lock: the model lacks its tags, and a request naming it is a 400
+      EXPECT_EQ(s["usable"], false) << name;
+      const auto r = server.post("/v1/completions", {{"prompt", "x"}, {"max_tokens", 1}, {"policy", name}});
+      EXPECT_EQ(r.status, 400) << name;
+      EXPECT_EQ(r.body["error"]["message"], s["problem"]) << name;
     } else {  // none is looser; good_only starts with other tags
       EXPECT_EQ(s["usable"], false) << s["name"];
       EXPECT_NE(s["problem"].get<std::string>().find("locked"), std::string::npos) << s["problem"];
