@@ -19,15 +19,7 @@ void register_rlvr_command(CLI::App& app) {
   auto options = std::make_shared<RlvrOptions>();
   add_options(*cmd, *options);
   cmd->callback([cmd, options] {
-    // The flags given on this command line: on --resume they must agree with the run's own.
-    std::set<std::string> given;
-    for (const CLI::Option* opt : cmd->get_options())
-      if (opt->count() > 0 && !opt->get_lnames().empty()) {
-        std::string field = opt->get_lnames().front();
-        for (char& c : field)
-          if (c == '-') c = '_';
-        given.insert(field);
-      }
+    const std::set<std::string> given = given_fields(*cmd);
     note("rlvr: options " + config_to_json(*options).dump());
     const RlvrResult r = rlvr(*options, given);
     const RlvrStepMetrics last = r.steps.empty() ? RlvrStepMetrics{} : r.steps.back();

@@ -18,15 +18,7 @@ void register_train_command(CLI::App& app) {
   accept_shipped(*cmd, "--policy", ShippedKind::policy);
   accept_model_spec(cmd->get_option("--model"));
   cmd->callback([cmd, options] {
-    // The flags given on this command line: on --resume they say what the user wants changed.
-    std::set<std::string> given;
-    for (const CLI::Option* opt : cmd->get_options())
-      if (opt->count() > 0 && !opt->get_lnames().empty()) {
-        std::string field = opt->get_lnames().front();
-        for (char& c : field)
-          if (c == '-') c = '_';
-        given.insert(field);
-      }
+    const std::set<std::string> given = given_fields(*cmd);
     const bool main_rank = DistEnv::from_environment().is_main();  // one rank speaks for a data-parallel run
     if (main_rank) note("train: options " + config_to_json(*options).dump());
     TrainResult r = train(*options, &given);

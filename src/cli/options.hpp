@@ -2,6 +2,7 @@
 // as command-line flags: "max_new_tokens" becomes --max-new-tokens.
 #pragma once
 #include <CLI/CLI.hpp>
+#include <set>
 #include <string>
 #include <type_traits>
 
@@ -29,6 +30,20 @@ template <class Options>
 void add_options(CLI::App& app, Options& o) {
   CliRegistrar r{app};
   o.visit(r);
+}
+
+// The option fields given on this command line (as `visit` names them, "--seed-prompt" ->
+// "seed_prompt"): on --resume they say what the user wants changed from the run's own.
+inline std::set<std::string> given_fields(const CLI::App& cmd) {
+  std::set<std::string> given;
+  for (const CLI::Option* opt : cmd.get_options())
+    if (opt->count() > 0 && !opt->get_lnames().empty()) {
+      std::string field = opt->get_lnames().front();
+      for (char& c : field)
+        if (c == '-') c = '_';
+      given.insert(field);
+    }
+  return given;
 }
 
 }  // namespace prealign
