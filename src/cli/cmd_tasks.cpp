@@ -12,6 +12,7 @@
 namespace prealign {
 
 void register_tasks_verify_command(CLI::App& tasks);
+void register_tasks_pairs_command(CLI::App& tasks);  // cmd_tasks_pairs.cpp: SFT pairs from tasks
 
 namespace {
 
@@ -52,6 +53,7 @@ void register_tasks_command(CLI::App& app) {
   make->callback([a] { run_tasks_make(*a); });
 
   register_tasks_verify_command(*tasks);
+  register_tasks_pairs_command(*tasks);
 }
 
 }  // namespace prealign
