@@ -8,6 +8,7 @@ void register_eval_lock_command(CLI::App& eval);       // seed 000: the AI-mode 
 void register_eval_jailbreak_command(CLI::App& eval);  // seed 000: jailbreak suite
 void register_eval_ensemble_command(CLI::App& eval);   // seed 000: models cross-checking each other
 void register_eval_bias_bands_command(CLI::App& eval);  // seed 004: soft control by logit bias
+void register_eval_kl_command(CLI::App& eval);          // seed 003: how far fine-tuning moved a model
 
 void register_eval_commands(CLI::App& eval) {
   register_eval_lock_command(eval);
@@ -21,6 +22,7 @@ void register_eval_commands(CLI::App& eval) {
   register_eval_prompts_command(eval);
   register_eval_search_command(eval);
   register_eval_bias_bands_command(eval);
+  register_eval_kl_command(eval);
 }
 
 }  // namespace prealign
