@@ -32,7 +32,6 @@ struct KlOptions {
     v("seq_len", seq_len, "dataset: tokens per window; pairs: longer sequences are refused");
     v("batch_size", batch_size, "sequences per forward pass");
     v("max_sequences", max_sequences, "at most this many windows or pairs");
-    v("out", out, "report JSON");
     v("device", device, "where the models run: cpu, cuda, cuda:N");
   }
 };
@@ -71,6 +70,7 @@ void register_eval_kl_command(CLI::App& eval) {
   auto* cmd = eval.add_subcommand("kl", "KL(model || base) per token on held-out text: how far fine-tuning moved a model");
   auto options = std::make_shared<KlOptions>();
   add_options(*cmd, *options);
+  cmd->add_option("-o,--out", options->out, "report JSON")->capture_default_str();
   cmd->get_option("--model")->required();
   cmd->get_option("--base")->required();
   cmd->get_option("--data")->required();

@@ -91,7 +91,7 @@ TEST(SftCli, PairsTrainReportAndKl) {
 
   // eval kl on the same held-out pairs and seed prompt is the report's figure; a model against itself is 0
   r = run_prealign("eval kl --model " + q(run + "/checkpoint") + " --base " + q(base) + " --data " + q(dir + "/heldout.jsonl") +
-                   " --seed-prompt " + q(dir + "/seed.txt") + " --seq-len 255 --out " + q(dir + "/kl.json"));
+                   " --seed-prompt " + q(dir + "/seed.txt") + " --seq-len 255 -o " + q(dir + "/kl.json"));
   ASSERT_EQ(r.status, 0) << r.output;
   EXPECT_NEAR(json::parse(read_file(dir + "/kl.json"))["kl"]["mean"].get<double>(),
               report["light_touch"]["kl_heldout"]["mean"].get<double>(), 1e-5);
