@@ -39,6 +39,15 @@ Estimate wilson_interval(uint64_t successes, uint64_t n, double z) {
   return e;
 }
 
+Estimate difference_interval(uint64_t k1, uint64_t n1, uint64_t k2, uint64_t n2, double z) {
+  const Estimate a = wilson_interval(k1, n1, z), b = wilson_interval(k2, n2, z);
+  Estimate e;
+  e.value = a.value - b.value;
+  e.low = e.value - std::sqrt((a.value - a.low) * (a.value - a.low) + (b.high - b.value) * (b.high - b.value));
+  e.high = e.value + std::sqrt((a.high - a.value) * (a.high - a.value) + (b.value - b.low) * (b.value - b.low));
+  return e;
+}
+
 Estimate bootstrap(const std::vector<double>& values, const Statistic& statistic, int resamples, double confidence,
                    uint64_t seed) {
   Estimate e;

@@ -21,6 +21,13 @@ using Statistic = std::function<double(const std::vector<double>&)>;
 // quantile z (1.96: 95%). Unlike the bootstrap it stays informative at 0/n.
 Estimate wilson_interval(uint64_t successes, uint64_t n, double z = 1.959963984540054);
 
+// The difference of two independent proportions k1/n1 - k2/n2 with Newcombe's
+// hybrid score interval (his method 10, 1998), built from the two Wilson
+// intervals [l1, u1], [l2, u2]: d - sqrt((p1-l1)^2 + (u2-p2)^2) to
+// d + sqrt((u1-p1)^2 + (p2-l2)^2). Within [-1, 1], informative at 0/n and n/n
+// where the Wald interval collapses. Needs n1, n2 > 0.
+Estimate difference_interval(uint64_t k1, uint64_t n1, uint64_t k2, uint64_t n2, double z = 1.959963984540054);
+
 // Percentile bootstrap: `resamples` resamples of `values` with replacement
 // (seeded), the (1-confidence)/2 and (1+confidence)/2 quantiles of the statistic.
 Estimate bootstrap(const std::vector<double>& values, const Statistic& statistic, int resamples = 1000,
