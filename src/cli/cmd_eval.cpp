@@ -9,6 +9,8 @@ void register_eval_jailbreak_command(CLI::App& eval);  // seed 000: jailbreak su
 void register_eval_ensemble_command(CLI::App& eval);   // seed 000: models cross-checking each other
 void register_eval_bias_bands_command(CLI::App& eval);  // seed 004: soft control by logit bias
 void register_eval_kl_command(CLI::App& eval);          // seed 003: how far fine-tuning moved a model
+void register_eval_tasks_command(CLI::App& eval);       // seeds 002/003: verifiable tasks under the policy
+void register_eval_adherence_command(CLI::App& eval);   // seed 002: system-prompt rules, seen vs unseen
 
 void register_eval_commands(CLI::App& eval) {
   register_eval_lock_command(eval);
@@ -23,6 +25,8 @@ void register_eval_commands(CLI::App& eval) {
   register_eval_search_command(eval);
   register_eval_bias_bands_command(eval);
   register_eval_kl_command(eval);
+  register_eval_tasks_command(eval);
+  register_eval_adherence_command(eval);
 }
 
 }  // namespace prealign
