@@ -9,12 +9,31 @@
 
 namespace prealign {
 
+namespace {
+
+// The trainer's options a checkpoint was made with. An RLVR checkpoint records
+// rlvr's own options (a different set), and RL changes neither the dataset nor
+// the tags, so those come from the model it started from, followed back (a
+// bounded number of hops: a copied checkpoint could name itself).
+void read_trained_options(const std::string& dir, const json& train_state, TrainOptions& out) {
+  json state = train_state;
+  std::string at = dir;
+  for (int hop = 0; hop < 8 && state.value("kind", "") == "rlvr"; ++hop) {
+    at = state.value("start_model", "");
+    if (at.empty() || !file_exists(at + "/train_state.json")) return;
+    state = read_json_file(at + "/train_state.json");
+  }
+  if (state.value("kind", "") == "rlvr") return;
+  if (state.contains("options")) config_from_json(out, state.at("options"), at + "/train_state.json");
+}
+
+}  // namespace
+
 EvalModel load_eval_model(const std::string& dir, const std::string& device) {
   EvalModel m;
   m.checkpoint = load_checkpoint(dir, parse_device(device));
   m.tokenizer = std::make_unique<Tokenizer>(Tokenizer::load_dir(dir));
-  if (m.checkpoint.train_state.contains("options"))
-    config_from_json(m.trained, m.checkpoint.train_state.at("options"), dir + "/train_state.json");
+  read_trained_options(dir, m.checkpoint.train_state, m.trained);
   return m;
 }
 
@@ -33,7 +52,9 @@ ordered_json report_header(const std::string& kind, const EvalModel& m) {
   j["checkpoint"] = m.checkpoint.dir;
   j["step"] = ts.value("step", int64_t(0));
   j["tokens"] = ts.value("tokens", uint64_t(0));
-  j["objective"] = ts.contains("objective") ? ts.at("objective").value("name", "mle") : "mle";
+  j["objective"] = ts.value("kind", "") == "rlvr"   ? "rlvr"
+                   : ts.contains("objective") ? ts.at("objective").value("name", "mle")
+                                              : "mle";
   j["parameters"] = m.checkpoint.config.parameter_count();
   return j;
 }

@@ -8,6 +8,7 @@
 #include "core/error.hpp"
 #include "core/lines.hpp"
 #include "core/progress.hpp"
+#include "eval/eval_model.hpp"
 #include "rl/rlvr_trainer.hpp"
 #include "rl_fixture.hpp"
 
@@ -98,6 +99,15 @@ TEST(RlvrTrainer, ResumedRunEqualsUninterruptedRun) {
   EXPECT_EQ(x.train_state["kind"], "rlvr");
   EXPECT_EQ(x.train_state["step"], 4);
   EXPECT_EQ(x.policy["name"], "ai_mode") << "the policy travels with the checkpoint";
+
+  // Every evaluation loads an RLVR checkpoint (its train_state holds rlvr's options,
+  // not a trainer's), and its reports say what made it.
+  // What it was trained on before RL (the dataset) comes from the model it started from.
+  write_json_file(ckpt + "/train_state.json", json{{"step", 7}, {"options", {{"data", dir + "/corpus"}}}});
+  const EvalModel e = load_eval_model(dir + "/whole/checkpoint");
+  EXPECT_EQ(report_header("tasks", e)["objective"], "rlvr");
+  EXPECT_EQ(report_header("tasks", e)["step"], 4);
+  EXPECT_EQ(e.trained.data, dir + "/corpus");
 }
 
 TEST(RlvrTrainer, RewardRisesOnAnEasyTask) {
