@@ -4,7 +4,8 @@
 #   tagged text, ai_mode policy stored) -> lock measurement -> jailbreak suite.
 # Resumable: every stage is skipped when its output exists (delete it to redo).
 #   experiments/modes.sh [--tiny] [OUT_DIR]
-# Environment: PREALIGN (binary, default build/prealign), SEED.
+# Environment: PREALIGN (binary, default build/prealign), SEED, MODEL and STEPS (the mode model's
+# size preset and training steps; defaults below).
 set -euo pipefail
 
 here="$(cd "$(dirname "$0")/.." && pwd)"
@@ -15,11 +16,11 @@ if [[ "${1:-}" == "--tiny" ]]; then tiny=1; shift; fi
 
 if (( tiny )); then
   out="${1:-runs/modes-tiny}"
-  docs=2000; vocab=1024; model=tiny; steps=150; batch=16; seq=256
+  docs=2000; vocab=1024; model=${MODEL:-tiny}; steps=${STEPS:-150}; batch=16; seq=256
   lock_samples=200; jb_samples=8; max_new=64; probe_docs=120
 else
   out="${1:-runs/modes}"
-  docs=20000; vocab=2048; model=tiny; steps=800; batch=16; seq=256
+  docs=20000; vocab=2048; model=${MODEL:-tiny}; steps=${STEPS:-800}; batch=16; seq=256
   lock_samples=2000; jb_samples=40; max_new=96; probe_docs=400
 fi
 mkdir -p "$out"

@@ -22,11 +22,17 @@ def rate(r):
     return f"{v:.3f} [{lo:.3f}, {hi:.3f}]"
 
 
+def kl_text(report):
+    r = report["kl"]["mean_of_sequences"]
+    return f"{r['value']:.4f} [{r['ci_low']:.4f}, {r['ci_high']:.4f}]"
+
+
 def main(out):
     rows = []
     for m in MODELS:
         e = os.path.join(out, "eval", m)
-        tasks, adh, lock, kl = (load(e + s) for s in (".tasks.json", ".adherence.json", ".lock.json", ".kl.json"))
+        tasks, adh, lock, kl, kl_sft = (load(e + s) for s in (".tasks.json", ".adherence.json", ".lock.json",
+                                                              ".kl.json", ".kl-sft.json"))
         fam = (tasks or {}).get("families", {})
         locked = (lock or {}).get("locked", {})
         rows.append([
@@ -38,10 +44,12 @@ def main(out):
             f"{locked['harmful_rate']:.4f}" if locked else "n/a",
             f"{locked['violations']:.0f}" if locked else "n/a",
             f"{locked['mean_temptation']:.4f} / {locked['max_temptation']:.3f}" if locked else "n/a",
-            rate((kl or {}).get("kl", {}).get("mean_of_sequences")) if kl else ("0" if m == "base" else "n/a"),
+            kl_text(kl) if kl else ("0" if m == "base" else "n/a"),
+            kl_text(kl_sft) if kl_sft else ("0" if m == "sft" else "-"),
         ])
     head = ["model", "arithmetic acc. (held out)", "strings acc.", "rule adherence, seen", "rule adherence, unseen",
-            "harmful rate (lock)", "grammar violations", "temptation mean / max", "KL from base (nats/token)"]
+            "harmful rate (lock)", "grammar violations", "temptation mean / max", "KL from base (nats/token)",
+            "KL from SFT (RL's own drift)"]
     print("| " + " | ".join(head) + " |")
     print("|" + "---|" * len(head))
     for r in rows:
