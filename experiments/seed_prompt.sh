@@ -31,8 +31,8 @@ else
   n_arith=1200; n_strings=400; n_rules=150
   # A model that can learn one-digit arithmetic (the tiny preset stays near chance).
   base_model=small; base_steps=1500
-  sft_steps=300; rl_steps=150; prompts=8; group=8; max_new=32; rl_lr=5e-5
-  eval_samples=4; lock_samples=1000
+  sft_steps=300; rl_steps=60; prompts=8; group=8; max_new=32; rl_lr=5e-5
+  eval_samples=4; lock_samples=500
 fi
 mkdir -p "$out"
 log() { printf '[seed-prompt %s] %s\n' "$(date -u +%H:%M:%S)" "$*"; }
