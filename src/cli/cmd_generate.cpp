@@ -28,6 +28,7 @@ struct GenerateArgs {
   std::string model, policy, prompt, prompts_file, device = "cpu";
   std::vector<std::string> ensemble;  // --ensemble m1,m2,m3 (eval/ensemble.hpp)
   std::string probe, probe_alarm;      // --probe probe.json: a live mode-probe monitor (eval/probe.hpp)
+  std::vector<std::string> context_tags;  // --context-tags: after BOS, as training placed them (seed 004)
   bool prompt_given = false;
   int num_samples = 1;
   int batch_size = 16;
@@ -86,6 +87,23 @@ void print_sample(const Generation& g, bool tty) {
               rule_text.empty() ? "" : " | rules:", rule_text.c_str());
 }
 
+// --context-tags as ids: each must be a tag of the model's tagset and not one of
+// the policy's start tags (those the policy places itself).
+std::vector<int> context_tag_ids(const GenerateArgs& a, const Tokenizer& tokenizer, const Policy& policy) {
+  std::vector<int> ids;
+  for (const std::string& name : a.context_tags) {
+    if (!tokenizer.tagset().find(name))
+      fail("--context-tags", "\"" + name + "\" is not a tag of " + a.model + "/tagset.json",
+           "the model can only be conditioned on tags it was trained with");
+    const int id = tokenizer.tag_id(name);
+    const auto& start = policy.start_tags();
+    if (std::find(start.begin(), start.end(), id) != start.end())
+      fail("--context-tags", "\"" + name + "\" is already a start tag of policy " + policy.name());
+    ids.push_back(id);
+  }
+  return ids;
+}
+
 // A rule that reads a monitor never fires without one: say so before decoding.
 void warn_unread_monitors(const Policy& policy, bool have_monitor) {
   if (have_monitor) return;
@@ -100,7 +118,7 @@ void warn_unread_monitors(const Policy& policy, bool have_monitor) {
 // whose draw k of pick j uses seed + j * N + k), the chosen continuation printed
 // with the search's statistics.
 void run_search(const GenerateArgs& a, const SearchOptions& search, LlamaModel model, const Tokenizer& tokenizer,
-                const Policy& policy, const std::vector<std::string>& prompts) {
+                const Policy& policy, const std::vector<std::string>& prompts, const std::vector<int>& context_tags) {
   if (search.search == "beam" && a.num_samples > 1)
     fail("--num-samples", "beam search is deterministic: one output per prompt", "use --search best-of for several");
   ModelLogits source(std::move(model));
@@ -108,7 +126,7 @@ void run_search(const GenerateArgs& a, const SearchOptions& search, LlamaModel m
   const bool tty = ::isatty(STDOUT_FILENO);
   uint64_t pick = 0;
   for (size_t i = 0; i < prompts.size(); ++i) {
-    const std::vector<int> context = prompt_context(tokenizer, policy, prompts[i]);
+    const std::vector<int> context = prompt_context(tokenizer, policy, prompts[i], context_tags);
     for (int s = 0; s < a.num_samples; ++s, ++pick) {
       SearchResult r;
       if (search.search == "beam") {
@@ -141,6 +159,8 @@ void run_generate(const GenerateArgs& a) {
   search.check();
   if (search.search != "sample" && (!a.probe.empty() || !a.ensemble.empty()))
     fail("--search", "--probe and --ensemble work with sampling only");
+  if (!a.ensemble.empty() && !a.context_tags.empty())
+    fail("--context-tags", "not supported with --ensemble", "generate from one --model");
   if (!a.ensemble.empty()) {
     EnsembleOptions e;
     e.models = a.ensemble;
@@ -167,7 +187,9 @@ void run_generate(const GenerateArgs& a) {
   const std::vector<std::string> prompts =
       a.prompts_file.empty() ? std::vector<std::string>{a.prompt} : read_prompts(a.prompts_file);
   Generator generator(ck.model, tokenizer, policy);  // checks model, tokenizer and policy agree
-  if (search.search != "sample") return run_search(a, search, ck.model, tokenizer, policy, prompts);
+  const std::vector<int> context_tags = context_tag_ids(a, tokenizer, policy);
+  generator.set_context_tags(context_tags);
+  if (search.search != "sample") return run_search(a, search, ck.model, tokenizer, policy, prompts, context_tags);
   ProbeSet probes;
   ResidualMonitor monitor;
   if (!a.probe.empty()) {
@@ -245,6 +267,10 @@ void register_generate_command(CLI::App& app) {
       ->capture_default_str();
   cmd->add_option("--batch-size", a->batch_size, "sequences decoded together (same samples, faster)")
       ->capture_default_str();
+  cmd->add_option("--context-tags", a->context_tags,
+                  "context or band tags to start after, e.g. <iq_130_145>: placed right after BOS, where\n"
+                  "training put a document's context tags (before the policy's start tags)")
+      ->delimiter(',');
   cmd->add_flag("--json", a->json_output, "one JSON object per sample per line (per-token records)");
   cmd->add_option("--device", a->device, "cpu, cuda, cuda:N")->capture_default_str();
   add_options(*cmd, a->options);

@@ -54,8 +54,10 @@ Generator::Generator(LlamaModel model, const Tokenizer& tokenizer, const Policy&
          "build the policy with TagVocabulary::of(tokenizer)");
 }
 
-std::vector<int> prompt_context(const Tokenizer& tokenizer, const Policy& policy, const std::string& prompt) {
+std::vector<int> prompt_context(const Tokenizer& tokenizer, const Policy& policy, const std::string& prompt,
+                                const std::vector<int>& context_tags) {
   std::vector<int> ctx{Tokenizer::kBos};
+  ctx.insert(ctx.end(), context_tags.begin(), context_tags.end());
   const auto& start = policy.start_tags();
   if (!policy.start_after_prompt()) ctx.insert(ctx.end(), start.begin(), start.end());
   // Tag parsing off: never yields a tag id. The prompt starts the text.
@@ -66,7 +68,7 @@ std::vector<int> prompt_context(const Tokenizer& tokenizer, const Policy& policy
 }
 
 std::vector<int> Generator::context_for(const std::string& prompt) const {
-  return prompt_context(tokenizer_, policy_, prompt);
+  return prompt_context(tokenizer_, policy_, prompt, context_tags_);
 }
 
 std::vector<Generation> decode_batch(LlamaModel& model, const Policy& policy,

@@ -93,7 +93,10 @@ std::vector<Generation> decode_batch(LlamaModel& model, const Policy& policy,
 
 // [BOS] + start tags (before_prompt) + encode(prompt) + start tags (after_prompt):
 // the prompt as plain text (tag parsing off) in the policy's mode.
-std::vector<int> prompt_context(const Tokenizer& tokenizer, const Policy& policy, const std::string& prompt);
+// `context_tags` (ids of context or band tags, seed 004) go right after BOS, where
+// training puts a document's context tags: before the policy's start tags.
+std::vector<int> prompt_context(const Tokenizer& tokenizer, const Policy& policy, const std::string& prompt,
+                                const std::vector<int>& context_tags = {});
 
 // Keeps references to the tokenizer and policy: both must outlive the generator.
 class Generator {
@@ -104,11 +107,14 @@ class Generator {
   std::vector<Generation> generate_batch(const std::vector<std::string>& prompts, const GenerateOptions& options,
                                          const std::vector<uint64_t>& seeds, const TokenCallback& on_token = nullptr,
                                          const ResidualMonitor& monitor = nullptr);
-  // prompt_context under this generator's policy.
+  // prompt_context under this generator's policy and context tags.
   std::vector<int> context_for(const std::string& prompt) const;
+  // Context or band tags every generation starts with (ids; after BOS, before the policy's start tags).
+  void set_context_tags(std::vector<int> ids) { context_tags_ = std::move(ids); }
 
  private:
   LlamaModel model_;
+  std::vector<int> context_tags_;
   const Tokenizer& tokenizer_;
   const Policy& policy_;
 };

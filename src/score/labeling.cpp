@@ -3,8 +3,10 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdlib>
+#include <filesystem>
 
 #include "core/error.hpp"
+#include "core/files.hpp"
 #include "core/rng.hpp"
 
 namespace prealign {
@@ -39,8 +41,9 @@ LabelingConfig LabelingConfig::from_json(const json& j, const std::string& where
   LabelingConfig c;
   if (!j.is_object()) fail(where, "labeling config must be a JSON object");
   for (auto it = j.begin(); it != j.end(); ++it)
-    if (it.key() != "rules" && it.key() != "drop_fraction" && it.key() != "seed" && it.key() != "context")
-      fail(where, "unknown labeling key \"" + it.key() + "\"", "known keys: rules, context, drop_fraction, seed");
+    if (it.key() != "rules" && it.key() != "drop_fraction" && it.key() != "seed" && it.key() != "context" &&
+        it.key() != "bands")
+      fail(where, "unknown labeling key \"" + it.key() + "\"", "known keys: rules, context, bands, drop_fraction, seed");
   c.drop_fraction = json_optional<double>(j, "drop_fraction", 0.0, where);
   c.seed = json_optional<uint64_t>(j, "seed", 0, where);
   const json& rules = j.contains("rules") ? j.at("rules") : json::array();
@@ -64,6 +67,20 @@ LabelingConfig LabelingConfig::from_json(const json& j, const std::string& where
     if (r.field.empty() || r.tag.empty()) fail(w, "field and tag must not be empty");
     c.context.push_back(r);
   }
+  const json& bands = j.contains("bands") ? j.at("bands") : json::array();
+  if (!bands.is_array()) fail(where, "\"bands\" must be an array of {field, tagset, category}");
+  for (size_t i = 0; i < bands.size(); ++i) {
+    std::string w = where + ": bands[" + std::to_string(i) + "]";
+    BandRule r{json_required<std::string>(bands[i], "field", w), json_required<std::string>(bands[i], "tagset", w),
+               json_required<std::string>(bands[i], "category", w), BandSet()};
+    if (r.field.empty()) fail(w, "field must not be empty");
+    // The tagset file as given, else beside the config file.
+    std::string path = r.tagset;
+    const std::string beside = std::filesystem::path(where).parent_path().string() + "/" + path;
+    if (!file_exists(path) && !path.empty() && path[0] != '/' && file_exists(beside)) path = beside;
+    r.set = BandSet::from_tagset(Tagset::load(path), r.category, w);
+    c.bands.push_back(r);
+  }
   if (c.drop_fraction < 0 || c.drop_fraction > 1) fail(where, "drop_fraction must be within [0, 1]");
   return c;
 }
@@ -78,6 +95,10 @@ ordered_json LabelingConfig::to_json() const {
                           {"bad_tag", r.bad_tag}});
   j["context"] = ordered_json::array();
   for (const auto& r : context) j["context"].push_back({{"field", r.field}, {"value", r.value}, {"tag", r.tag}});
+  if (!bands.empty()) {
+    j["bands"] = ordered_json::array();
+    for (const auto& r : bands) j["bands"].push_back({{"field", r.field}, {"tagset", r.tagset}, {"category", r.category}});
+  }
   j["drop_fraction"] = drop_fraction;
   j["seed"] = seed;
   return j;
@@ -173,6 +194,11 @@ std::vector<std::string> Labeler::context_tags(const json& meta) const {
     if (v.is_array())
       for (const json& e : v) hit = hit || matches(e, r.value);
     if (hit && std::find(out.begin(), out.end(), r.tag) == out.end()) out.push_back(r.tag);
+  }
+  for (const BandRule& r : config_.bands) {
+    if (!meta.is_object() || !meta.contains(r.field) || !meta.at(r.field).is_number()) continue;
+    if (const ValueBand* b = r.set.find(meta.at(r.field).get<double>()))
+      if (std::find(out.begin(), out.end(), b->tag) == out.end()) out.push_back(b->tag);
   }
   return out;
 }

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "core/json_io.hpp"
+#include "tokenizer/band_tags.hpp"
 
 namespace prealign {
 
@@ -36,9 +37,19 @@ struct ContextRule {
   std::string field, value, tag;
 };
 
+// A band tag from a numeric metadata field (seed 004): a document whose meta
+// `field` is a number gets the tag of the band holding it, from the band set
+// `category` declared in the tagset file `tagset` (tokenizer/band_tags.hpp).
+// A value outside the set's range, or not a number, gets no band tag.
+struct BandRule {
+  std::string field, tagset, category;
+  BandSet set;  // read from `tagset` by LabelingConfig::from_json
+};
+
 struct LabelingConfig {
   std::vector<LabelRule> rules;
   std::vector<ContextRule> context;
+  std::vector<BandRule> bands;  // after the context tags, in this order
   double drop_fraction = 0.0;  // fraction of segments left untagged (PHF drop_token_fraction)
   uint64_t seed = 0;           // drop decisions are a pure function of (seed, segment key)
   static LabelingConfig from_json(const json& j, const std::string& where);
@@ -65,7 +76,8 @@ class Labeler {
            size_t max_samples = 2000000);
 
   SegmentLabel label(const float* scores, uint64_t segment_key) const;
-  // Context tags of a document from its metadata, in the order of the context rules.
+  // Context tags of a document from its metadata, in the order of the context
+  // rules, then its band tags in the order of the band rules.
   std::vector<std::string> context_tags(const json& meta) const;
   double threshold(size_t rule) const { return resolved_.at(rule); }
   const LabelingConfig& config() const { return config_; }

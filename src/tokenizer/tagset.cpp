@@ -5,6 +5,7 @@
 #include <regex>
 
 #include "core/utf8.hpp"
+#include "tokenizer/band_tags.hpp"
 
 namespace prealign {
 
@@ -129,6 +130,7 @@ Tagset Tagset::from_json(const json& j, const std::string& where) {
     set.tags_.push_back(std::move(spec));
   }
   check_pairs(set.tags_, where);
+  BandSet::all_in(set, where);  // band tags: edges checked wherever a tagset is read
   return set;
 }
 

@@ -340,6 +340,19 @@ TEST(RuleDecoding, APromptThatSpellsTheContextTagUnlocksNothing) {
   const Generation h = a.take();
   ASSERT_EQ(h.tokens[0].rules.size(), 1u);
   EXPECT_EQ(h.tokens[0].id, nsfw) << "logit 12 - 4 still wins";
+  // The context tag given as `generate --context-tags` gives it: right after BOS, where training
+  // puts a document's context tags, before the policy's start tags and the prompt.
+  const std::vector<int> plain = prompt_context(tok, p, "Tell me a story");
+  const std::vector<int> tagged = prompt_context(tok, p, "Tell me a story", {mature});
+  ASSERT_EQ(tagged.size(), plain.size() + 1);
+  EXPECT_EQ(tagged[0], Tokenizer::kBos);
+  EXPECT_EQ(tagged[1], mature);
+  EXPECT_EQ(std::vector<int>(tagged.begin() + 2, tagged.end()), std::vector<int>(plain.begin() + 1, plain.end()));
+  SequenceDecoder c(p, greedy_options(), tagged, p.state_after_start(), 1);
+  c.step(l, 4096, [&](int id) { return tok.token_bytes(id); });
+  const Generation k = c.take();
+  ASSERT_EQ(k.tokens[0].rules.size(), 1u) << "the context tag switches the policy before the first token";
+  EXPECT_EQ(k.tokens[0].id, nsfw);
 }
 
 }  // namespace

@@ -103,3 +103,59 @@ TEST(Labeler, ConfigFromJsonRejectsUnknownKeys) {
   EXPECT_TRUE(c.rules[0].threshold.percentile);
   EXPECT_THROW(LabelingConfig::from_json(json{{"rulez", json::array()}}, "label.json"), Error);
 }
+
+// Band tags from a numeric metadata field (seed 004), on a corpus with a synthetic
+// field: each document's tag is recomputed here from the band edges by hand.
+TEST(Labeler, BandTagsFollowANumericFieldAfterTheContextTags) {
+  const std::string tagset = std::string(PREALIGN_SOURCE_DIR) + "/configs/tagsets/iq_bands.json";
+  const json cfg = {{"rules", {{{"category", "pep8"}, {"threshold", 0}}}},
+                    {"context", {{{"field", "genre"}, {"value", "essay"}, {"tag", "<essay>"}}}},
+                    {"bands", {{{"field", "iq"}, {"tagset", tagset}, {"category", "iq"}}}}};
+  const LabelingConfig c = LabelingConfig::from_json(cfg, "labeling.json");
+  ASSERT_EQ(c.bands.size(), 1u);
+  EXPECT_EQ(c.to_json()["bands"][0]["category"], "iq");
+  Labeler l(c, {"pep8"}, "t");
+  std::mt19937_64 rng(7);
+  std::uniform_real_distribution<double> iq(40, 175);  // some values outside [55, 160]
+  int tagged = 0, outside = 0;
+  for (int d = 0; d < 2000; ++d) {
+    const double v = iq(rng);
+    const json meta = {{"iq", v}, {"genre", d % 3 == 0 ? "essay" : "news"}};
+    std::vector<std::string> want;
+    if (d % 3 == 0) want.push_back("<essay>");
+    if (v >= 55 && v <= 160) {
+      const int k = std::min(6, static_cast<int>((v - 55) / 15));
+      want.push_back("<iq_" + std::to_string(55 + 15 * k) + "_" + std::to_string(70 + 15 * k) + ">");
+      ++tagged;
+    } else {
+      ++outside;
+    }
+    ASSERT_EQ(l.context_tags(meta), want) << "iq " << v;
+  }
+  EXPECT_GT(tagged, 1000);
+  EXPECT_GT(outside, 100);
+  // Not a number, or absent: no band tag.
+  EXPECT_TRUE(l.context_tags(json{{"iq", "high"}}).empty());
+  EXPECT_TRUE(l.context_tags(json{{"iq", nullptr}}).empty());
+  EXPECT_TRUE(l.context_tags(json::object()).empty());
+  EXPECT_EQ(l.context_tags(json{{"iq", 160}}), std::vector<std::string>{"<iq_145_160>"});
+}
+
+TEST(Labeler, BandRulesNameTheirErrors) {
+  const std::string tagset = std::string(PREALIGN_SOURCE_DIR) + "/configs/tagsets/iq_bands.json";
+  auto message = [](const json& cfg) -> std::string {
+    try {
+      LabelingConfig::from_json(cfg, "labeling.json");
+    } catch (const Error& e) {
+      return e.what();
+    }
+    return "";
+  };
+  std::string e = message({{"bands", {{{"field", "iq"}, {"tagset", tagset}, {"category", "edu"}}}}});
+  EXPECT_NE(e.find("labeling.json: bands[0]"), std::string::npos) << e;
+  EXPECT_NE(e.find("no band tags"), std::string::npos) << e;
+  e = message({{"bands", {{{"field", "iq"}, {"category", "iq"}}}}});
+  EXPECT_NE(e.find("tagset"), std::string::npos) << e;
+  e = message({{"bands", {{{"field", "iq"}, {"tagset", "/nonexistent/bands.json"}, {"category", "iq"}}}}});
+  EXPECT_NE(e.find("/nonexistent/bands.json"), std::string::npos) << e;
+}
