@@ -6,6 +6,7 @@
 #include "data/batch_stream.hpp"
 #include "data/shard.hpp"
 #include "eval/stats.hpp"
+#include "model/eval_mode.hpp"
 
 namespace prealign {
 
@@ -25,19 +26,6 @@ ordered_json KlResult::to_json() const {
   return j;
 }
 
-namespace {
-
-// Puts a model in eval mode for a scope and restores its mode after.
-struct EvalMode {
-  LlamaModel& m;
-  bool was_training;
-  explicit EvalMode(LlamaModel& model) : m(model), was_training(model->is_training()) { m->eval(); }
-  ~EvalMode() {
-    if (was_training) m->train();
-  }
-};
-
-}  // namespace
 
 KlResult kl_on_sequences(LlamaModel& model, LlamaModel& base, const std::vector<std::vector<int>>& sequences,
                          int batch_size) {
@@ -46,7 +34,7 @@ KlResult kl_on_sequences(LlamaModel& model, LlamaModel& base, const std::vector<
                    std::to_string(base->config().vocab_size) + " tokens)",
          "compare a fine-tuned model with the checkpoint it started from");
   torch::NoGradGuard no_grad;
-  EvalMode a(model), b(base);
+  EvalModeScope a(model), b(base);
   const auto device = model->parameters().front().device();
   const auto base_device = base->parameters().front().device();
   KlResult r;

@@ -6,14 +6,14 @@
 #include "decode/generator.hpp"
 #include "eval/kl.hpp"
 #include "eval/stats.hpp"
+#include "model/eval_mode.hpp"
 #include "train/objective.hpp"
 
 namespace prealign {
 
 ResponseLoss response_loss(LlamaModel& model, const std::vector<SftExample>& examples, int batch_size) {
   torch::NoGradGuard no_grad;
-  const bool was_training = model->is_training();
-  model->eval();
+  EvalModeScope eval_mode(model);
   const auto device = model->parameters().front().device();
   double sum = 0;
   ResponseLoss r;
@@ -25,7 +25,6 @@ ResponseLoss response_loss(LlamaModel& model, const std::vector<SftExample>& exa
     sum += (ce * b.mask.to(ce.dtype())).sum().item<double>();
     r.tokens += uint64_t(b.response_tokens);
   }
-  if (was_training) model->train();
   r.loss = r.tokens ? sum / double(r.tokens) : 0.0;
   return r;
 }
@@ -44,8 +43,7 @@ ordered_json TemptationDrift::to_json() const {
 TemptationDrift measure_temptation(LlamaModel& model, const Policy& policy, const Tokenizer& tokenizer,
                                    const std::vector<SftExample>& examples, int max_tokens, int batch_size) {
   torch::NoGradGuard no_grad;
-  const bool was_training = model->is_training();
-  model->eval();
+  EvalModeScope eval_mode(model);
   GenerateOptions g;
   g.greedy = true;
   g.max_new_tokens = max_tokens;
@@ -71,7 +69,6 @@ TemptationDrift measure_temptation(LlamaModel& model, const Policy& policy, cons
       d.finish[gen.finish_reason]++;
     }
   }
-  if (was_training) model->train();
   d.mean = d.tokens ? sum / double(d.tokens) : 0.0;
   return d;
 }

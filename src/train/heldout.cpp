@@ -4,6 +4,7 @@
 
 #include "core/error.hpp"
 #include "dist/process_group.hpp"
+#include "model/eval_mode.hpp"
 
 namespace prealign {
 
@@ -11,8 +12,7 @@ HeldoutLoss heldout_loss(LlamaModel& model, const Dataset& data, const DocumentP
                          int seq_len, int batches, const ProcessGroup* group) {
   if (data.val.empty()) fail(data.dir, "the dataset has no validation shards", "tokenize with --val-fraction > 0");
   torch::NoGradGuard no_grad;
-  const bool was_training = model->is_training();
-  model->eval();
+  EvalModeScope eval_mode(model);
   const auto device = model->parameters().front().device();
   BatchStream stream(data.val, planner, batch_size, seq_len, /*seed=*/0, /*shuffle=*/false);
   Batch batch;
@@ -29,7 +29,6 @@ HeldoutLoss heldout_loss(LlamaModel& model, const Dataset& data, const DocumentP
     r.tokens += static_cast<uint64_t>(text.sum().item<int64_t>());
     r.tag_tokens += static_cast<uint64_t>(t.is_tag.sum().item<int64_t>());
   }
-  if (was_training) model->train();
   if (group) {
     auto sums = group->sum({text_sum, tag_sum, double(r.tokens), double(r.tag_tokens)});
     text_sum = sums[0];
