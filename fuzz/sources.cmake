@@ -9,7 +9,7 @@ set(PREALIGN_FUZZ_TASKS_SOURCES
 set(PREALIGN_FUZZ_SOURCES
   src/core/error.cpp src/core/files.cpp src/core/json_io.cpp src/core/lines.cpp src/core/paths.cpp
   src/core/progress.cpp src/core/subprocess.cpp src/core/utf8.cpp
-  src/tokenizer/tagset.cpp src/tokenizer/tokenizer.cpp src/tokenizer/spm_backend.cpp
+  src/tokenizer/tagset.cpp src/tokenizer/band_tags.cpp src/tokenizer/tokenizer.cpp src/tokenizer/spm_backend.cpp
   src/corpus/document.cpp src/corpus/reader.cpp src/corpus/markup.cpp src/corpus/lint.cpp
   src/data/shard.cpp src/data/tokenize.cpp
   src/decode/policy.cpp src/decode/policy_rules.cpp src/decode/policy_compare.cpp
