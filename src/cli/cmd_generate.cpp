@@ -29,6 +29,7 @@ struct GenerateArgs {
   std::vector<std::string> ensemble;  // --ensemble m1,m2,m3 (eval/ensemble.hpp)
   std::string probe, probe_alarm;      // --probe probe.json: a live mode-probe monitor (eval/probe.hpp)
   std::vector<std::string> context_tags;  // --context-tags: after BOS, as training placed them (seed 004)
+  std::string start_position;              // --start-position: override the policy's (before_prompt | after_prompt)
   bool prompt_given = false;
   int num_samples = 1;
   int batch_size = 16;
@@ -161,6 +162,8 @@ void run_generate(const GenerateArgs& a) {
     fail("--search", "--probe and --ensemble work with sampling only");
   if (!a.ensemble.empty() && !a.context_tags.empty())
     fail("--context-tags", "not supported with --ensemble", "generate from one --model");
+  if (!a.ensemble.empty() && !a.start_position.empty())
+    fail("--start-position", "not supported with --ensemble", "generate from one --model");
   if (!a.ensemble.empty()) {
     EnsembleOptions e;
     e.models = a.ensemble;
@@ -180,7 +183,8 @@ void run_generate(const GenerateArgs& a) {
 
   LoadedCheckpoint ck = load_checkpoint(a.model, parse_device(a.device));
   Tokenizer tokenizer = Tokenizer::load_dir(a.model);
-  const Policy policy = resolve_policy(a, ck, TagVocabulary::of(tokenizer));
+  Policy policy = resolve_policy(a, ck, TagVocabulary::of(tokenizer));
+  if (!a.start_position.empty()) policy.set_start_after_prompt(a.start_position == "after_prompt");
   note("generate: policy " + policy.name() + ", generation starts in state \"" +
        policy.state(policy.state_after_start()).name + "\"" +
        (policy.has_rules() ? ", with dynamic rules (docs/policies.md)" : ""));
@@ -271,6 +275,10 @@ void register_generate_command(CLI::App& app) {
                   "context or band tags to start after, e.g. <iq_130_145>: placed right after BOS, where\n"
                   "training put a document's context tags (before the policy's start tags)")
       ->delimiter(',');
+  cmd->add_option("--start-position", a->start_position,
+                  "where the policy's start tags go: before_prompt or after_prompt (PHF's prompt_before_control;\n"
+                  "end the prompt with a newline so the tag starts a line). Default: the policy's")
+      ->check(CLI::IsMember({"before_prompt", "after_prompt"}));
   cmd->add_flag("--json", a->json_output, "one JSON object per sample per line (per-token records)");
   cmd->add_option("--device", a->device, "cpu, cuda, cuda:N")->capture_default_str();
   add_options(*cmd, a->options);

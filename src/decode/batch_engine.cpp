@@ -58,7 +58,8 @@ SequenceId BatchEngine::add(SequenceSpec spec) {
   Row row{next_id_++, spec.policy, nullptr, std::move(spec.context), std::move(spec.on_token),
           std::move(spec.monitor), -1, nullptr};
   row.decoder = std::make_unique<SequenceDecoder>(policy, spec.options, row.context, spec.state, spec.seed);
-  if (spec.options.max_new_tokens == 0) {
+  const bool full = spec.options.max_length > 0 && row.context.size() >= static_cast<size_t>(spec.options.max_length);
+  if (spec.options.max_new_tokens == 0 || full) {  // nothing to generate: the context fills max_length
     ended_.push_back({row.id, row.decoder->take(), nullptr});
     return row.id;
   }

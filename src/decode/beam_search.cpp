@@ -116,6 +116,8 @@ SearchResult beam_search(LogitsSource& source, const Policy& policy, const std::
                          const std::function<std::string(int)>& token_text) {
   if (search.beam < 1) fail("--beam", "beam search needs at least one beam");
   if (generate.max_new_tokens < 0) fail("--max-new-tokens", "must be >= 0");
+  if (generate.min_length > 0 || generate.max_length > 0)
+    fail("--min-length/--max-length", "beam search does not take them", "use --max-new-tokens");
   const int vocab = source.vocab_size();
   if (policy.vocab_size() != vocab)
     fail("policy " + policy.name(), "built for a vocabulary of " + std::to_string(policy.vocab_size()) +

@@ -17,6 +17,12 @@ struct GenerateOptions {
   // distribution (TokenRecord::top_raw). Not a flag of `generate`: the
   // server's logprobs ask for it.
   int top_raw = 0;
+  // Lengths that count the whole sequence, context (BOS, tags, prompt) included,
+  // as Hugging Face's generate counts them (PHF's scenarios are given this way);
+  // 0 = off. EOS cannot be chosen before min_length; max_length ends the
+  // sequence like max_new_tokens, whichever comes first.
+  int min_length = 0;
+  int max_length = 0;
 
   template <class V>
   void visit(V& v) {
@@ -26,6 +32,8 @@ struct GenerateOptions {
     v("top_p", top_p, "keep the smallest set with this much probability (1 = off)");
     v("greedy", greedy, "always take the most likely token");
     v("seed", seed, "sampling seed");
+    v("min_length", min_length, "no EOS before the sequence, context included, is this long (0 = off)");
+    v("max_length", max_length, "end when the sequence, context included, is this long (0 = off)");
   }
 };
 

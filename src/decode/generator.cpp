@@ -13,12 +13,16 @@
 
 namespace prealign {
 
-SamplerChain make_sampler_chain(const Policy& policy, const GenerateOptions& o, PolicyStage** policy_stage) {
+SamplerChain make_sampler_chain(const Policy& policy, const GenerateOptions& o, PolicyStage** policy_stage,
+                                int context_length) {
   if (!(o.temperature >= 0.0) || !std::isfinite(o.temperature))
     fail("--temperature", "must be >= 0, got " + std::to_string(o.temperature), "0 means greedy decoding");
   if (o.top_k < 0) fail("--top-k", "must be >= 0 (0 = off), got " + std::to_string(o.top_k));
   if (!(o.top_p > 0.0 && o.top_p <= 1.0) || !std::isnormal(static_cast<float>(o.top_p)))
     fail("--top-p", "must be in (0, 1] (1 = off) and representable as a 32-bit float, got " + std::to_string(o.top_p));
+  if (o.min_length < 0 || o.max_length < 0) fail("--min-length/--max-length", "must be >= 0 (0 = off)");
+  if (o.max_length > 0 && o.min_length > o.max_length)
+    fail("--min-length", "is " + std::to_string(o.min_length) + ", more than --max-length " + std::to_string(o.max_length));
   const bool greedy = o.greedy || o.temperature == 0.0;
   // The stages work in float: a temperature that is 0, subnormal or inf as a
   // float would divide the logits into inf and fail in the middle of decoding.
@@ -29,6 +33,7 @@ SamplerChain make_sampler_chain(const Policy& policy, const GenerateOptions& o, 
   auto stage = std::make_unique<PolicyStage>(policy);
   if (policy_stage) *policy_stage = stage.get();
   chain.add(std::move(stage));
+  if (o.min_length > context_length) chain.add(make_min_length(policy.eos_id(), o.min_length, context_length));
   if (!greedy && o.temperature != 1.0) chain.add(make_temperature(static_cast<float>(o.temperature)));
   if (o.top_k > 0) chain.add(make_top_k(o.top_k));
   if (o.top_p < 1.0) chain.add(make_top_p(static_cast<float>(o.top_p)));

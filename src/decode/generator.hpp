@@ -59,9 +59,10 @@ struct Generation {
 
 // The chain GenerateOptions describe: policy, temperature, top-k, top-p, then
 // greedy or distribution (temperature 0 means greedy). `policy_stage`, if given,
-// receives the chain's policy stage (to read the current state).
+// receives the chain's policy stage (to read the current state). `context_length`:
+// tokens before the first sampled one, which GenerateOptions::min_length counts.
 SamplerChain make_sampler_chain(const Policy& policy, const GenerateOptions& options,
-                                PolicyStage** policy_stage = nullptr);
+                                PolicyStage** policy_stage = nullptr, int context_length = 0);
 
 // The decode loop over a ready context, for trusted callers that build it
 // themselves (chat templates, tests): `context` may hold tag ids, `state` is

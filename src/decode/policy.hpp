@@ -53,6 +53,9 @@ class Policy {
   int initial_state() const { return initial_; }
   const std::vector<int>& start_tags() const { return start_tags_; }
   bool start_after_prompt() const { return start_after_prompt_; }
+  // Moves the start tags before or after the prompt (an evaluation's choice:
+  // PHF put the aligned tag after function-signature prompts).
+  void set_start_after_prompt(bool after) { start_after_prompt_ = after; }
   const std::vector<PolicyState>& states() const { return states_; }
   const PolicyState& state(int s) const { return states_.at(static_cast<size_t>(s)); }
   int state_index(const std::string& name) const;  // Error for an unknown state

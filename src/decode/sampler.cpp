@@ -164,6 +164,26 @@ class Temperature : public SamplerStage {
   float t_;
 };
 
+class MinLength : public SamplerStage {
+ public:
+  MinLength(int eos, int min_length, int already) : eos_(eos), min_(min_length), already_(already), count_(already) {}
+  const char* name() const override { return "min_length"; }
+  void apply(Candidates& c, Rng&) override {
+    if (count_ >= min_ || eos_ < 0) return;
+    if (c.id_order) {
+      if (static_cast<size_t>(eos_) < c.items.size()) c.items[static_cast<size_t>(eos_)].logit = kNegInf;
+      return;
+    }
+    for (Candidate& cand : c.items)
+      if (cand.id == eos_) cand.logit = kNegInf;
+  }
+  void accept(int) override { ++count_; }
+  void reset() override { count_ = already_; }
+
+ private:
+  int eos_, min_, already_, count_;
+};
+
 class TopK : public SamplerStage {
  public:
   explicit TopK(int k) : k_(k) {}
@@ -286,6 +306,9 @@ class Distribution : public SamplerStage {
 
 std::unique_ptr<SamplerStage> make_temperature(float temperature) { return std::make_unique<Temperature>(temperature); }
 std::unique_ptr<SamplerStage> make_top_k(int k) { return std::make_unique<TopK>(k); }
+std::unique_ptr<SamplerStage> make_min_length(int eos_id, int min_length, int already) {
+  return std::make_unique<MinLength>(eos_id, min_length, already);
+}
 std::unique_ptr<SamplerStage> make_top_p(float p) { return std::make_unique<TopP>(p); }
 std::unique_ptr<SamplerStage> make_greedy() { return std::make_unique<Greedy>(); }
 std::unique_ptr<SamplerStage> make_distribution() { return std::make_unique<Distribution>(); }

@@ -78,6 +78,10 @@ class PolicyStage : public SamplerStage {
   std::map<int, float> added_;
 };
 
+// Bans EOS while fewer than `min_length` tokens are in the sequence; `already`
+// are there before the first sampled token (the context). Goes right after the
+// policy stage, while candidates are still in id order.
+std::unique_ptr<SamplerStage> make_min_length(int eos_id, int min_length, int already);
 std::unique_ptr<SamplerStage> make_temperature(float temperature);
 std::unique_ptr<SamplerStage> make_top_k(int k);
 std::unique_ptr<SamplerStage> make_top_p(float p);

@@ -72,7 +72,7 @@ SequenceDecoder::SequenceDecoder(const Policy& policy, const GenerateOptions& op
                                  int state, uint64_t seed)
     : policy_(policy),
       options_(options),
-      chain_(make_sampler_chain(policy, options, &stage_)),
+      chain_(make_sampler_chain(policy, options, &stage_, static_cast<int>(context.size()))),
       rng_(seed),
       rules_(policy, context) {
   stage_->set_state(state);
@@ -129,7 +129,8 @@ int SequenceDecoder::step(const std::vector<float>& logits, int64_t max_len,
   } else if (used.is_stop_tag(r.id)) {
     g_.finish_reason = "stop_tag";
     done_ = true;
-  } else if (static_cast<int>(g_.tokens.size()) == options_.max_new_tokens || in_model >= max_len) {
+  } else if (static_cast<int>(g_.tokens.size()) == options_.max_new_tokens || in_model >= max_len ||
+             (options_.max_length > 0 && in_model + 1 >= options_.max_length)) {
     done_ = true;  // "length"
   }
   return r.id;

@@ -180,6 +180,45 @@ TEST(DecodeLoop, EosEndsOnlyWhereAllowed) {
   EXPECT_EQ(h.text, text);
 }
 
+// min_length and max_length count the whole sequence, context included, as
+// Hugging Face's generate does (PHF gives its scenarios that way): EOS cannot
+// come while the sequence is shorter than min_length; max_length ends it.
+TEST(DecodeLoop, MinAndMaxLengthCountTheContext) {
+  LlamaModel m = steered_model(kVocab, {{vocab().eos_id, 40.f}});  // EOS nearly always first
+  const Policy good = shipped_policy("good_only", vocab());
+  const size_t context = context_for("good_only").size();  // 5
+  GenerateOptions o;
+  o.max_new_tokens = 30;
+  o.min_length = 9;  // EOS banned at lengths 5..8: 4 tokens first, EOS the 5th
+  const Generation g = run(m, good, "good_only", o);
+  EXPECT_EQ(g.finish_reason, "eos");
+  ASSERT_EQ(g.tokens.size(), 5u);
+  for (size_t i = 0; i + 1 < g.tokens.size(); ++i) EXPECT_NE(g.tokens[i].id, vocab().eos_id);
+  EXPECT_EQ(g.tokens.back().id, vocab().eos_id);
+  EXPECT_EQ(context + g.tokens.size() - 1, 9u);  // EOS is the first token once the sequence holds 9
+  o.min_length = static_cast<int>(context);      // already met: EOS at once
+  EXPECT_EQ(run(m, good, "good_only", o).tokens.size(), 1u);
+
+  o.min_length = 12;  // no EOS before 12, where max_length ends it: exactly that long
+  o.max_length = 12;
+  const Generation h = run(m, good, "good_only", o);
+  EXPECT_EQ(h.finish_reason, "length");
+  EXPECT_EQ(context + h.tokens.size(), 12u);
+  o.max_new_tokens = 3;  // whichever comes first
+  EXPECT_EQ(run(m, good, "good_only", o).tokens.size(), 3u);
+  o.max_length = static_cast<int>(context);  // the context fills it: nothing is generated
+  const auto full = decode_batch(m, good, {context_for("good_only")}, {good.state_after_start()}, o, {1}, text_of);
+  ASSERT_EQ(full.size(), 1u);
+  EXPECT_TRUE(full[0].tokens.empty());
+  EXPECT_EQ(full[0].finish_reason, "length");
+  o.max_length = 12;
+  o.max_new_tokens = 30;
+  o.min_length = 20;  // more than max_length: refused
+  EXPECT_THROW(run(m, good, "good_only", o), Error);
+  o.min_length = -1;
+  EXPECT_THROW(run(m, good, "good_only", o), Error);
+}
+
 TEST(DecodeLoop, TemptationRulesFlagAndStop) {
   LlamaModel m = steered_model(kVocab, tempting_tags(4.f));
   GenerateOptions o;
