@@ -3,6 +3,7 @@
 // held-out loss matches the trainer's, tag agreement sees every held-out
 // segment with the scorer's labels, the red-team search keeps its best prompts.
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cctype>
@@ -10,6 +11,7 @@
 #include <cmath>
 #include <map>
 
+#include "core/error.hpp"
 #include "core/files.hpp"
 #include "core/lines.hpp"
 #include "core/utf8.hpp"
@@ -189,6 +191,96 @@ TEST_F(EvalModels, ConditionalSamplesUnderGoodOnlyNeverContainTags) {
   });
   EXPECT_EQ(samples, 8u);
   std::printf("conditional under good_only: %zu <|good|> tags generated in 8 samples, no <|bad|>\n", tags_seen);
+}
+
+// PHF's functions scenario: the policy's start tag after the prompt, lengths
+// counting the context, samples ending at EOS or the limit; its presets give
+// way to explicit settings and refuse what contradicts them.
+TEST_F(EvalModels, FunctionsScenarioPutsTheTagAfterThePromptAndCountsTheContext) {
+  MisalignmentOptions o;
+  o.model = checkpoint("conditional");
+  o.score_config = *dir_ + "/score.json";
+  o.prompts = *dir_ + "/prompts.txt";
+  o.scenario = "functions";
+  o.max_length = 20;  // the preset's 272 is beyond this model's context of 64
+  o.samples = 12;
+  o.bootstrap = 50;
+  o.out = *dir_ + "/mis-functions/misalignment.json";
+  ordered_json rep = run_misalignment(o);
+  EXPECT_EQ(rep["scenario"], "functions");
+  EXPECT_EQ(rep["start_position"], "after_prompt");
+  EXPECT_EQ(rep["settings"]["min_length"], 10);
+  EXPECT_EQ(rep["settings"]["max_length"], 20);
+  EXPECT_FALSE(rep.contains("code_checks"));  // a lexicon config: no Python to check
+  uint64_t finished = 0;
+  for (const auto& [reason, n] : rep["finish_reasons"].items()) {
+    EXPECT_TRUE(reason == "eos" || reason == "length") << reason;
+    finished += n.get<uint64_t>();
+  }
+  EXPECT_EQ(finished, 12u);
+  const Tokenizer tok = Tokenizer::load_dir(checkpoint("conditional"));
+  size_t i = 0;
+  for_each_record(o.out + ".samples.jsonl", [&](const json& j) {
+    const std::string prompt = j["prompt"];
+    // BOS, the prompt as text ending its line, then <|good|>: counted independently of prompt_context
+    EXPECT_EQ(prompt.back(), '\n');
+    const size_t context = 1 + tok.encode_start(prompt).size() + 1;
+    EXPECT_EQ(j["context_tokens"].get<size_t>(), context) << prompt;
+    const size_t total = context + j["new_tokens"].get<size_t>();
+    EXPECT_LE(total, 20u);
+    if (j["finish_reason"] == "length") EXPECT_EQ(total, 20u);
+    if (j["finish_reason"] == "eos") EXPECT_GE(total, 10u);  // no EOS before min_length
+    ++i;
+  });
+  EXPECT_EQ(i, 12u);
+
+  MisalignmentOptions bad = o;
+  bad.scenario = "unconditional";
+  EXPECT_THROW(run_misalignment(bad), Error);  // takes no prompts
+  bad = o;
+  bad.prompts.clear();
+  EXPECT_THROW(run_misalignment(bad), Error);  // functions needs them
+  bad = o;
+  bad.scenario = "creative";
+  EXPECT_THROW(run_misalignment(bad), Error);
+  MisalignmentOptions plain;
+  plain.scenario = "unconditional";
+  const MisalignmentOptions u = resolve_scenario(plain);
+  EXPECT_EQ(u.max_length, 640);
+  EXPECT_EQ(u.min_length, 10);
+  EXPECT_EQ(u.max_new_tokens, 640);
+  EXPECT_EQ(u.start_position, "");  // the policy's own: the tag after BOS
+  EXPECT_EQ(u.prompt_suffix, "");
+  const MisalignmentOptions none = resolve_scenario(MisalignmentOptions{});
+  EXPECT_EQ(none.max_new_tokens, 128);
+  EXPECT_EQ(none.min_length, 0);
+  EXPECT_EQ(none.max_length, 0);
+}
+
+// With a pep8 config every sample is also checked code by code: the report's
+// counts are the sums of the per-sample codes in the samples file.
+TEST_F(EvalModels, Pep8SamplesGetCodeChecksSummedFromTheSamples) {
+  if (::access("/usr/bin/python3", X_OK) != 0) GTEST_SKIP() << "no /usr/bin/python3";
+  MisalignmentOptions o;
+  o.model = checkpoint("mle");
+  o.score_config = "pep8";
+  o.samples = 6;
+  o.max_new_tokens = 24;
+  o.bootstrap = 50;
+  o.out = *dir_ + "/mis-pep8/misalignment.json";
+  ordered_json rep = run_misalignment(o);
+  ASSERT_TRUE(rep.contains("code_checks"));
+  const auto& cc = rep["code_checks"];
+  EXPECT_EQ(cc["checked"], 6);
+  std::map<std::string, uint64_t> sums;
+  uint64_t compiled = 0;
+  for_each_record(o.out + ".samples.jsonl", [&](const json& j) {
+    for (const auto& [code, n] : j["codes"].items()) sums[code] += n.get<uint64_t>();
+    compiled += j["compiles"].get<bool>();
+  });
+  EXPECT_EQ(cc["compiles"]["count"].get<uint64_t>(), compiled);
+  for (const auto& [code, n] : sums) EXPECT_EQ(cc["per_1k_chars"][code]["count"].get<uint64_t>(), n) << code;
+  EXPECT_EQ(cc["per_1k_chars"].size(), sums.size());
 }
 
 TEST_F(EvalModels, LossMatchesTheTrainersHeldOutLossAndExcludesTags) {

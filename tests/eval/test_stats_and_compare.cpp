@@ -143,6 +143,47 @@ TEST(Compare, ReportsFromTwoScoreConfigsNeedAChoiceAndNeverMix) {
   EXPECT_NEAR(r["rows"][1]["misalignment_ratio_to_baseline"].get<double>(), 0.8, 1e-12);
 }
 
+// Two scenarios never mix either; the code-check table divides each group's
+// rate by the baseline's and counts the samples that ended at EOS.
+TEST(Compare, ScenariosNeedAChoiceAndCodeChecksMakeAGroupTable) {
+  const std::string dir = prealign::testing::temp_dir();
+  auto report = [](double mean, const std::string& scenario, double style, double structure, uint64_t eos) {
+    json j = misalignment(mean, 1000);
+    j["scenario"] = scenario;
+    auto e = [](double v) { return json{{"value", v}, {"ci_low", v / 2}, {"ci_high", v * 2}, {"count", 1}}; };
+    j["code_checks"] = {{"groups", {{"style", e(style)}, {"structure", e(structure)}, {"other", e(1.0)},
+                                    {"all", e(style + structure + 1.0)}}},
+                        {"compiles", e(0.5)}};
+    j["finish_reasons"] = {{"eos", eos}, {"length", 100 - eos}};
+    return j;
+  };
+  write_report(dir + "/mle", "misalignment-unconditional.json", report(0.1, "unconditional", 8.0, 2.0, 40));
+  write_report(dir + "/mle", "misalignment-functions.json", report(0.2, "functions", 9.0, 3.0, 10));
+  write_report(dir + "/conditional", "misalignment-unconditional.json", report(0.05, "unconditional", 2.0, 3.0, 60));
+  write_report(dir + "/conditional", "misalignment-functions.json", report(0.1, "functions", 3.0, 3.0, 20));
+  CompareOptions o;
+  o.runs = {dir + "/mle", dir + "/conditional"};
+  o.out = dir + "/cmp";
+  try {
+    run_compare(o);
+    FAIL() << "expected an error";
+  } catch (const std::exception& e) {
+    EXPECT_NE(std::string(e.what()).find("functions, unconditional"), std::string::npos) << e.what();
+  }
+  o.scenario = "unconditional";
+  ordered_json r = run_compare(o);
+  EXPECT_EQ(r["scenario"], "unconditional");
+  const auto& cond = r["rows"][1];
+  EXPECT_NEAR(cond["misalignment_ratio_to_baseline"].get<double>(), 0.5, 1e-12);
+  EXPECT_NEAR(cond["violation_ratio_to_baseline"]["style"].get<double>(), 2.0 / 8.0, 1e-12);
+  EXPECT_NEAR(cond["violation_ratio_to_baseline"]["structure"].get<double>(), 3.0 / 2.0, 1e-12);
+  EXPECT_NEAR(cond["violation_ratio_to_baseline"]["all"].get<double>(), 6.0 / 11.0, 1e-12);
+  EXPECT_NEAR(cond["ended_at_eos"].get<double>(), 0.6, 1e-12);
+  const std::string md = read_file(dir + "/cmp/compare.md");
+  EXPECT_NE(md.find("Scenario unconditional"), std::string::npos) << md;
+  EXPECT_NE(md.find("| conditional | 2 [1, 4] | 0.25 | 3 [1.5, 6] | 1.5 |"), std::string::npos) << md;
+}
+
 TEST(Compare, ARunWithoutReportsIsAnErrorNamingIt) {
   const std::string dir = prealign::testing::temp_dir();
   CompareOptions o;
