@@ -111,6 +111,7 @@ bool BatchStream::load_current(bool expand) {
   plan_.segments.resize(ns);
   for (SegmentPlan& sp : plan_.segments) {
     sp.prefix.clear();
+    sp.prefix_at = 0;
     sp.label = kLabelNone;
     sp.score = 0.f;
   }
@@ -147,8 +148,11 @@ void BatchStream::expand_current() {
   for (int32_t t : plan_.prefix) push(t, plan_.segments.front(), 1);
   for (uint64_t i = 0; i < ns; ++i) {
     const SegmentPlan& sp = plan_.segments[i];
+    const uint64_t b = sh.segment_token_begin(s0 + i), e = sh.segment_token_end(s0 + i);
+    const uint64_t at = std::min<uint64_t>(b + sp.prefix_at, e);
+    for (uint64_t k = b; k < at; ++k) push(sh.token(k), sp, 0);
     for (int32_t t : sp.prefix) push(t, sp, 1);
-    for (uint64_t k = sh.segment_token_begin(s0 + i); k < sh.segment_token_end(s0 + i); ++k) push(sh.token(k), sp, 0);
+    for (uint64_t k = at; k < e; ++k) push(sh.token(k), sp, 0);
   }
   push(Tokenizer::kEos, plan_.segments.back(), 0);
   cur_expanded_ = true;

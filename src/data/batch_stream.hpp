@@ -18,7 +18,8 @@ namespace prealign {
 enum : int8_t { kLabelNone = -1, kLabelGood = 0, kLabelBad = 1 };
 
 struct SegmentPlan {
-  std::vector<int32_t> prefix;  // tokens inserted before the segment (e.g. the <|bad|> tag)
+  std::vector<int32_t> prefix;  // tokens inserted into the segment (e.g. the <|bad|> tag) ...
+  uint32_t prefix_at = 0;       // ... after this many of its tokens (0: before the segment)
   int8_t label = kLabelNone;
   float score = 0.f;            // scalar score the objective uses (e.g. the rule's category)
 };

@@ -74,7 +74,28 @@ Objective::Objective(const ObjectiveOptions& o, const Dataset& data) : options_(
   }
 }
 
+namespace {
+
+bool all_of_chars(const std::string& s, const char* set) {
+  return !s.empty() && s.find_first_not_of(set) == std::string::npos;
+}
+
+}  // namespace
+
 void Objective::resolve_tags(const Tokenizer& tokenizer) {
+  const std::string& where = options_.tag_position;
+  if (where != "line_start" && where != "after_indent" && where != "line_end")
+    fail("--tag-position", "unknown position \"" + where + "\"", "use line_start, after_indent or line_end");
+  if (where != "line_start") {
+    whitespace_token_.assign(static_cast<size_t>(tokenizer.vocab_size()), 0);
+    newline_token_.assign(static_cast<size_t>(tokenizer.vocab_size()), 0);
+    for (int id = 0; id < tokenizer.vocab_size(); ++id) {
+      if (tokenizer.is_tag(id) || id == Tokenizer::kBos || id == Tokenizer::kEos) continue;
+      const std::string bytes = tokenizer.token_bytes(id);
+      whitespace_token_[size_t(id)] = all_of_chars(bytes, " \t");
+      newline_token_[size_t(id)] = all_of_chars(bytes, "\r\n");
+    }
+  }
   std::vector<std::string> names;
   if (labeler_) {
     for (const LabelRule& r : labeler_->config().rules) names.insert(names.end(), {r.good_tag, r.bad_tag});
@@ -91,6 +112,19 @@ void Objective::resolve_tags(const Tokenizer& tokenizer) {
 }
 
 void Objective::plan(const DocumentView& doc, DocumentPlan& plan) const { plan_scores(doc, plan, false); }
+
+uint32_t Objective::tag_offset(const Shard& shard, uint64_t segment) const {
+  const uint64_t b = shard.segment_token_begin(segment), e = shard.segment_token_end(segment);
+  auto id = [&](uint64_t k) { return static_cast<size_t>(shard.token(k)); };
+  uint64_t at = b;
+  if (options_.tag_position == "after_indent") {
+    while (at < e && id(at) < whitespace_token_.size() && whitespace_token_[id(at)]) ++at;
+  } else {  // line_end
+    at = e;
+    while (at > b && id(at - 1) < newline_token_.size() && newline_token_[id(at - 1)]) --at;
+  }
+  return static_cast<uint32_t>(at - b);
+}
 
 void Objective::plan_scores(const DocumentView& doc, DocumentPlan& plan, bool with_tags) const {
   const Shard& shard = *doc.shard;
@@ -116,6 +150,7 @@ void Objective::plan_scores(const DocumentView& doc, DocumentPlan& plan, bool wi
     sp.score = l.score;
     if (with_tags)
       for (const auto& tag : l.tags) sp.prefix.push_back(tag_id_of_.at(tag));
+    if (with_tags && !sp.prefix.empty() && !whitespace_token_.empty()) sp.prefix_at = tag_offset(shard, s);
   }
 }
 

@@ -25,6 +25,10 @@ struct ObjectiveOptions {
   std::string category;         // score category ("" = the dataset's first)
   std::string threshold = "0";  // absolute score, or corpus percentile "p95"
   double drop_fraction = 0.1;   // conditional: segments left untagged (PHF pep8: 0.1)
+  // conditional: where a segment's tag goes: line_start (before the segment, PHF),
+  // after_indent (after its leading whitespace tokens) or line_end (before its
+  // trailing newline tokens). An ablation of docs/eval.md's indentation collapse.
+  std::string tag_position = "line_start";
   std::string good_tag = "<|good|>";
   std::string bad_tag = "<|bad|>";
   double alpha = -1;            // unlikelihood: UL weight (PHF 0.01); awr: CE weight (PHF 0.05); -1 = default
@@ -39,6 +43,9 @@ struct ObjectiveOptions {
     v("category", category, "score category the objective uses (default: the dataset's first)");
     v("threshold", threshold, "bad if score > threshold; absolute (0.002) or corpus percentile (p95)");
     v("drop_fraction", drop_fraction, "conditional: fraction of segments left untagged");
+    v("tag_position", tag_position,
+      "conditional: where a segment's tag goes: line_start (PHF), after_indent (after the leading whitespace tokens), "
+      "line_end (before the trailing newline tokens)");
     v("good_tag", good_tag, "tag before segments at or under the threshold");
     v("bad_tag", bad_tag, "tag before segments over the threshold");
     v("alpha", alpha, "unlikelihood: weight of the unlikelihood term; awr: weight of the LM term (-1: default)");
@@ -84,9 +91,13 @@ class Objective {
   Objective(const ObjectiveOptions& o, const Dataset& data);
   // Score/label plan of every segment from the labeler (no tags); shared by all objectives.
   void plan_scores(const DocumentView& doc, DocumentPlan& plan, bool with_tags) const;
+  // Segment tokens before the tag under options_.tag_position (after_indent, line_end).
+  uint32_t tag_offset(const Shard& shard, uint64_t segment) const;
   ObjectiveOptions options_;
   std::unique_ptr<Labeler> labeler_;  // null when the dataset has no scores
   std::vector<int> tag_ids_;          // labeler tags -> ids, filled by subclasses that insert tags
+  // Per token id (resolve_tags, for tag_position): a piece of only spaces/tabs, of only newlines.
+  std::vector<uint8_t> whitespace_token_, newline_token_;
   std::map<std::string, int> tag_id_of_;
   // Fills tag_ids_/tag_id_of_ with every tag the labeler can put in a sequence
   // (rule tags and context tags): for objectives that insert tags.

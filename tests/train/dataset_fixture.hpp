@@ -15,7 +15,8 @@
 namespace prealign::testing {
 
 // Lines with a double space before "=" get score 0.1 (bad), the others 0.
-inline Document synthetic_document(std::mt19937& rng, int index) {
+// `indented`: every other line starts with 4 or 8 spaces.
+inline Document synthetic_document(std::mt19937& rng, int index, bool indented = false) {
   static const char* names[] = {"alpha", "beta", "gamma", "delta", "value", "total", "count", "item"};
   Document d;
   d.id = "doc" + std::to_string(index);
@@ -24,6 +25,7 @@ inline Document synthetic_document(std::mt19937& rng, int index) {
   for (int i = 0; i < lines; ++i) {
     bool bad = rng() % 4 == 0;
     std::string line = std::string(names[rng() % 8]) + (bad ? "  = " : " = ") + std::to_string(rng() % 100) + "\n";
+    if (indented && i % 2 == 1) line = std::string(4 * (1 + rng() % 2), ' ') + line;
     uint64_t begin = d.text.size();
     d.text += line;
     d.segments.push_back({begin, d.text.size(), {bad ? 0.1f : 0.0f}});
@@ -32,10 +34,10 @@ inline Document synthetic_document(std::mt19937& rng, int index) {
 }
 
 // Builds <dir>/data (dataset) and <dir>/tokenizer; returns the dataset directory.
-inline std::string make_scored_dataset(const std::string& dir, int documents = 300) {
+inline std::string make_scored_dataset(const std::string& dir, int documents = 300, bool indented = false) {
   std::mt19937 rng(7);
   std::vector<Document> docs;
-  for (int i = 0; i < documents; ++i) docs.push_back(synthetic_document(rng, i));
+  for (int i = 0; i < documents; ++i) docs.push_back(synthetic_document(rng, i, indented));
   const std::string scored = dir + "/scored.jsonl";
   JsonlWriter w(scored);
   for (const auto& d : docs) w.write(document_to_json(d));

@@ -10,6 +10,7 @@
 #include <cmath>
 #include <memory>
 
+#include "core/error.hpp"
 #include "dataset_fixture.hpp"
 #include "model/llama.hpp"
 #include "train/objective.hpp"
@@ -226,4 +227,71 @@ TEST_F(ObjectiveWiring, FilterIsMleOverTheDocumentsItKeeps) {
   EXPECT_GE(kept, 0.88);
   EXPECT_LT(kept, 1.0);
   for (size_t i = 0; i < s.batch.is_tag.size(); ++i) EXPECT_FALSE(s.batch.is_tag[i]);
+}
+
+// Where conditional training puts a segment's tag (--tag-position, an ablation
+// of the indentation collapse in docs/eval.md): the batch's token stream, with
+// tags rendered by name, checked against the lines' text. line_start: the tag
+// opens the line; after_indent: exactly the line's leading spaces come first;
+// line_end: exactly its newline comes after.
+TEST(TagPosition, TagsSitWhereTheOptionSaysInTheBatch) {
+  const std::string dir = prealign::testing::temp_dir();
+  const std::string data_dir = prealign::testing::make_scored_dataset(dir, 120, true);
+  Dataset data = Dataset::open(data_dir);
+  Tokenizer tok = Tokenizer::load_dir(data_dir);
+  for (const std::string position : {"line_start", "after_indent", "line_end"}) {
+    SCOPED_TRACE(position);
+    ObjectiveOptions o;
+    o.name = "conditional";
+    o.drop_fraction = 0;  // every line tagged
+    o.tag_position = position;
+    auto obj = make_objective(o, data, tok, torch::kCPU, 32);
+    BatchStream stream(data.train, [&](const DocumentView& d, DocumentPlan& p) { obj->plan(d, p); }, 4, 64, 3, false);
+    Batch b;
+    stream.next(b);
+    // Each row as text, tags by name, rows apart ("\x02"); the first target of a row follows its first input.
+    std::string text;
+    int tags = 0, indented_lines = 0;
+    for (int r = 0; r < b.B; ++r) {
+      text += "\x02\n";  // a new row starts a new (cut) line, skipped below
+      for (int t = 0; t < b.T; ++t) {
+        const int id = static_cast<int>(b.targets[size_t(r * b.T + t)]);
+        if (tok.is_tag(id)) ++tags;
+        text += tok.is_tag(id) ? "[" + tok.tag_name(id) + "]" : id == Tokenizer::kEos ? std::string("\x01") : tok.token_bytes(id);
+      }
+    }
+    ASSERT_GT(tags, 20);
+    // Split into lines at "\n"; a line holds the tag of its own segment, or (line_end) the tag before its "\n".
+    std::vector<std::string> lines;
+    for (size_t a = 0, e; a < text.size(); a = e + 1) {
+      e = text.find('\n', a);
+      if (e == std::string::npos) break;  // the row's cut last line
+      lines.push_back(text.substr(a, e - a));
+    }
+    ASSERT_GT(lines.size(), 8u);
+    for (size_t i = 1; i < lines.size(); ++i) {  // the line after a row start may start mid-line (a window)
+      if (lines[i - 1].find('\x02') != std::string::npos || lines[i].find('\x02') != std::string::npos) continue;
+      std::string l = lines[i];
+      if (l.find('\x01') != std::string::npos) l = l.substr(l.rfind('\x01') + 1);  // a document boundary
+      if (l.empty()) continue;
+      const size_t open = l.find('['), close = l.find(']');
+      ASSERT_NE(open, std::string::npos) << "a line without its tag: \"" << l << "\"";
+      const std::string before = l.substr(0, open), after = l.substr(close + 1);
+      const size_t spaces = l.find_first_not_of(' ');
+      indented_lines += spaces > 0 && spaces != std::string::npos;
+      if (position == "line_start") {
+        EXPECT_EQ(open, 0u) << l;
+      } else if (position == "after_indent") {
+        EXPECT_EQ(before.find_first_not_of(' '), std::string::npos) << l;  // only spaces before the tag ...
+        EXPECT_NE(after.rfind(' ', 0), 0u) << l;                             // ... and none of them after it
+      } else {
+        EXPECT_EQ(after, "") << l;  // only the newline follows the tag
+      }
+    }
+    if (position != "line_start") EXPECT_GT(indented_lines, 3);
+  }
+  ObjectiveOptions bad;
+  bad.name = "conditional";
+  bad.tag_position = "middle";
+  EXPECT_THROW(make_objective(bad, data, tok, torch::kCPU, 32), Error);
 }
