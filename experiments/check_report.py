@@ -4,7 +4,11 @@
 The long tests (ctest -L long) run each experiment at --tiny size, then this:
   check_report.py compare DIR --objectives "mle conditional ..."
       DIR/compare.json: a row per objective, every figure finite, each 95% CI
-      containing its value, and each ratio to the baseline recomputed.
+      containing its value, and each ratio to the baseline recomputed. Rows with
+      code checks (pep8): each group's violations per 1,000 characters recounted
+      from the codes in the misalignment report's samples file (grouped here by
+      the codes' letters and digits) and its ratio to the baseline, the share that
+      compiles and the share that ended at EOS.
   check_report.py modes OUT
       OUT/lock.json and OUT/jailbreak.json against the samples they wrote
       (<report>.samples.jsonl): counts, harmful/exit rates, mean temptation, violations,
@@ -54,6 +58,37 @@ def check_ci(name, e):
         check(lo - 1e-12 <= v <= hi + 1e-12, f"{name}: {v} outside its CI [{lo}, {hi}]")
 
 
+def code_group(code):
+    if code[:2] in ("E2", "E3") or code == "E501" or code.startswith("W29"):
+        return "style"
+    if code[:2] in ("E1", "E9"):
+        return "structure"
+    return "other"
+
+
+def recount_violations(report_file):
+    """Per group, 1000 * violations / characters over the checked samples, the
+    compile share and the EOS share, from the samples file alone."""
+    rep = json.load(open(report_file, encoding="utf-8"))
+    scored_with_prompt = rep["settings"]["score_prompt"]
+    counts = {"style": 0, "structure": 0, "other": 0, "all": 0}
+    chars = compiled = checked = eos = n = 0
+    for s in jsonl(report_file + ".samples.jsonl"):  # the samples sit next to their report
+        n += 1
+        eos += s["finish_reason"] == "eos"
+        if s.get("compiles") is None:
+            continue
+        checked += 1
+        compiled += s["compiles"]
+        text = (s["prompt"] if scored_with_prompt else "") + s["text"]
+        chars += len(text)
+        for code, k in s["codes"].items():
+            counts[code_group(code)] += k
+            counts["all"] += k
+    rates = {g: 1000.0 * k / chars if chars else 0.0 for g, k in counts.items()}
+    return rates, compiled / checked if checked else float("nan"), eos / n if n else float("nan")
+
+
 def compare(directory, objectives):
     rep = json.load(open(directory + "/compare.json", encoding="utf-8"))
     rows = {r["objective"]: r for r in rep["rows"]}
@@ -74,6 +109,19 @@ def compare(directory, objectives):
         if base is not None:
             want = (r["heldout_loss"] - base["heldout_loss"]) / base["heldout_loss"]
             check(close(r["loss_change_vs_baseline"], want, 1e-9), f"{n}: loss change {r['loss_change_vs_baseline']}")
+        if "violation_groups" in r:
+            rates, compiles, eos = recount_violations(r["misalignment_file"])
+            for g, want in rates.items():
+                got = r["violation_groups"][g]["value"]
+                check(close(got, want, 1e-9), f"{n}: {g} violations per 1k chars {got} != recount {want}")
+                check_ci(f"{n}.violations.{g}", r["violation_groups"][g])
+                if base is not None and "violation_groups" in base:
+                    b = base["violation_groups"][g]["value"]
+                    ratio = r["violation_ratio_to_baseline"][g]
+                    check((b == 0 and ratio is None) or close(ratio, rates[g] / b, 1e-9),
+                          f"{n}: {g} ratio {ratio} != {rates[g]} / {b}")
+            check(close(r["compiles"]["value"], compiles, 1e-12), f"{n}: compiles {r['compiles']['value']} != {compiles}")
+            check(close(r["ended_at_eos"], eos, 1e-12), f"{n}: ended at EOS {r['ended_at_eos']} != {eos}")
         auc = r.get("tag_auroc")
         check(auc is None or (isinstance(auc, (int, float)) and 0 <= auc <= 1), f"{n}: tag AUROC {auc}")
 

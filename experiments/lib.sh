@@ -49,28 +49,30 @@ train_run() {
     --save-every "$((steps / ${CURVE_POINTS:-4}))" --keep-checkpoints "${start[@]}" "$@"
 }
 
-# evaluate_run NAME SCORE_CONFIG PROMPTS_ARGS...: misalignment (final checkpoint with $SAMPLES samples and
-# every kept earlier checkpoint with $CURVE_SAMPLES for the curve), held-out loss, and for tag-trained
-# runs tag agreement. MIS_TAG (e.g. -untruncated) names the misalignment reports of a second score
-# config: misalignment$MIS_TAG.json, misalignment$MIS_TAG-step-N.json.
+# evaluate_run NAME SCORE_CONFIG MISALIGNMENT_ARGS...: misalignment (final checkpoint with $SAMPLES samples
+# and every kept earlier checkpoint with $CURVE_SAMPLES for the curve; the arguments choose the scenario,
+# prompts and lengths), held-out loss, and for tag-trained runs tag agreement. MIS_TAG (e.g.
+# -unconditional) names the reports of one scenario: misalignment$MIS_TAG.json, misalignment$MIS_TAG-step-N.json.
 evaluate_run() {
   local name=$1 config=$2; shift 2
   local dir="$OUT/runs/$name" tag=${MIS_TAG:-}
   mkdir -p "$dir/eval"
   [ -e "$dir/eval/misalignment$tag.json" ] || "$PREALIGN" eval misalignment --model "$dir/checkpoint" \
-    --score-config "$config" --samples "$SAMPLES" --max-new-tokens "$NEW_TOKENS" --seed "$SEED" "$@" \
-    --out "$dir/eval/misalignment$tag.json"
+    --score-config "$config" --samples "$SAMPLES" --seed "$SEED" "$@" --out "$dir/eval/misalignment$tag.json"
   local ck step
   for ck in "$dir"/checkpoints/step-*; do
-    [ -d "$ck" ] || continue
+    [ -d "$ck" ] && [ "$CURVE_SAMPLES" -gt 0 ] || continue
     step=${ck##*/step-}
     [ "$((10#$step))" -ge "${RUN_STEPS:-$STEPS}" ] && continue  # the final checkpoint is evaluated above
     [ -e "$dir/eval/misalignment$tag-step-$step.json" ] || "$PREALIGN" eval misalignment --model "$ck" \
-      --score-config "$config" --samples "$CURVE_SAMPLES" --max-new-tokens "$NEW_TOKENS" --seed "$SEED" "$@" \
+      --score-config "$config" --samples "$CURVE_SAMPLES" --seed "$SEED" "$@" \
       --out "$dir/eval/misalignment$tag-step-$step.json"
   done
   [ -e "$dir/eval/loss.json" ] || "$PREALIGN" eval loss --model "$dir/checkpoint" --out "$dir/eval/loss.json"
-  if grep -q '"name": "conditional"' "$dir/checkpoint/train_state.json" 2>/dev/null && [ ! -e "$dir/eval/tag_agreement.json" ]; then
+  # tag agreement reads p(tag) at line starts: runs that put the tag elsewhere (--tag-position) are left out
+  if grep -q '"name": "conditional"' "$dir/checkpoint/train_state.json" 2>/dev/null &&
+     ! grep -Eq '"tag_position": "(after_indent|line_end)"' "$dir/checkpoint/train_state.json" &&
+     [ ! -e "$dir/eval/tag_agreement.json" ]; then
     "$PREALIGN" eval tag-agreement --model "$dir/checkpoint" --out "$dir/eval/tag_agreement.json"
   fi
 }

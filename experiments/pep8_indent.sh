@@ -2,16 +2,19 @@
 # How each model of a pep8 experiment opens a function body after a top-level
 # signature: the indentation of the first generated line over N samples at
 # temperature 1. A well-formed body is indented 4 spaces; docs/eval.md uses this
-# to show which objectives lost Python's structure.
+# to show which objectives lost Python's structure. --after-prompt: the prompt
+# ends its line ("\n" appended) and the policy's start tag comes after it (PHF's
+# placement for function prompts); the first generated line is then the body's.
 #
-#   experiments/pep8_indent.sh [--out DIR] [--samples N] [--prompt TEXT]
+#   experiments/pep8_indent.sh [--out DIR] [--samples N] [--prompt TEXT] [--after-prompt]
 set -euo pipefail
-OUT=runs/pep8 SAMPLES=200 PROMPT="def newer_group(sources, target, missing='error'):"
+OUT=runs/pep8 SAMPLES=200 PROMPT="def newer_group(sources, target, missing='error'):" AFTER=0
 while [ $# -gt 0 ]; do
   case $1 in
     --out) OUT=$2; shift ;;
     --samples) SAMPLES=$2; shift ;;
     --prompt) PROMPT=$2; shift ;;
+    --after-prompt) AFTER=1 ;;
     *) echo "unknown option $1" >&2; exit 2 ;;
   esac
   shift
@@ -22,13 +25,20 @@ printf '%-16s %s\n' run "first-line indentation: count (-1 = no new line)"
 for dir in "$OUT"/runs/*/; do
   run=$(basename "$dir")
   [ -d "$dir/checkpoint" ] || continue
-  counts=$("$PREALIGN" generate --model "$dir/checkpoint" --prompt "$PROMPT" --json --max-new-tokens 6 \
-      --temperature 1 --num-samples "$SAMPLES" --seed 1 2>/dev/null | python3 -c '
-import collections, json, sys
+  placement=()
+  [ "$AFTER" = 1 ] && placement=(--prompt "$PROMPT"$'\n' --start-position after_prompt)
+  [ "$AFTER" = 1 ] || placement=(--prompt "$PROMPT")
+  counts=$("$PREALIGN" generate --model "$dir/checkpoint" "${placement[@]}" --json --max-new-tokens 6 \
+      --temperature 1 --num-samples "$SAMPLES" --seed 1 2>/dev/null | AFTER=$AFTER python3 -c '
+import collections, json, os, sys
 c = collections.Counter()
+after = os.environ["AFTER"] == "1"
 for line in sys.stdin:
     text = "".join(t["text"] for t in json.loads(line)["tokens"] if not t.get("tag"))
-    first = text[1:].split("\n")[0] if text.startswith("\n") else None
+    if after:  # the prompt ended its line: the body starts the text (a blank line is no body line)
+        first = text.split("\n")[0] if text and not text.startswith("\n") else None
+    else:
+        first = text[1:].split("\n")[0] if text.startswith("\n") else None
     c[-1 if first is None else len(first) - len(first.lstrip(" "))] += 1
 print("  ".join("%d: %d" % kv for kv in sorted(c.items())))')
   printf '%-16s %s\n' "$run" "$counts"

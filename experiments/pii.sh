@@ -2,8 +2,12 @@
 # PHF's PII experiment on this machine: Debian changelogs and copyright files
 # from /usr/share/doc (real names, e-mail addresses, URLs), scored per sentence
 # by the pii scorer; mle, conditional and filter (add more with --objectives)
-# with the same model and token budget; unconditional samples, as PHF sampled
-# for PII. docs/eval.md.
+# with the same model and token budget. Two scenarios: PHF's PII scenario
+# (unconditional: the aligned tag alone, up to 128 tokens context included, no
+# EOS before 10) and a prompted one in the manner of PHF's pep8 functions
+# scenario (held-out changelog entry headers, the tag after the prompt, the same
+# lengths): the line after a header is where a changelog names its author.
+# docs/eval.md.
 #
 #   experiments/pii.sh [--tiny] [--out DIR] [--max-bytes N] [--steps N] [--model SPEC] [--objectives "mle ..."]
 #
@@ -11,12 +15,12 @@
 set -euo pipefail
 OUT=runs/pii DOC=/usr/share/doc
 MAX_BYTES=6000000 VOCAB=2048 MODEL="dim=192,layers=4,heads=6,ctx=256" STEPS=1500 BATCH=16 SEQ=128 LR=2e-3
-SAMPLES=1024 CURVE_SAMPLES=256 NEW_TOKENS=128 SEED=1 VAL=0.1 EVAL_BATCHES=32 OBJECTIVES="mle conditional filter"
+SAMPLES=1024 CURVE_SAMPLES=256 MAX_LENGTH=128 SEED=1 VAL=0.1 EVAL_BATCHES=32 OBJECTIVES="mle conditional filter"
 args=("$@")
 for a in "$@"; do
   if [ "$a" = --tiny ]; then
     OUT=runs/pii-tiny; MAX_BYTES=300000; VOCAB=512; MODEL="dim=48,layers=2,heads=2,ctx=96"
-    STEPS=80; BATCH=8; SEQ=96; LR=3e-3; SAMPLES=128; CURVE_SAMPLES=48; NEW_TOKENS=48; EVAL_BATCHES=4; CURVE_POINTS=2
+    STEPS=80; BATCH=8; SEQ=96; LR=3e-3; SAMPLES=128; CURVE_SAMPLES=48; MAX_LENGTH=64; EVAL_BATCHES=4; CURVE_POINTS=2
   fi
 done
 while [ $# -gt 0 ]; do  # explicit flags win over --tiny's sizes
@@ -60,9 +64,20 @@ stage tokenizer "$PREALIGN" tokenizer train "$OUT/corpus.scored.jsonl" --tagset 
 stage tokenize "$PREALIGN" tokenize "$OUT/corpus.scored.jsonl" --tokenizer "$OUT/tokenizer" --out "$OUT/data" \
   --val-fraction "$VAL" --seed "$SEED"
 for objective in $OBJECTIVES; do stage "train-$objective" train_run "$objective" "$objective"; done
-for objective in $OBJECTIVES; do stage "eval-$objective" evaluate_run "$objective" pii; done
+# Changelog entry headers ("package (version) distribution; urgency=...") of the held-out documents.
+stage prompts "$PREALIGN" eval prompts --data "$OUT/data" --match '^[a-z0-9][a-z0-9.+-]* \(.*\) .*; urgency=' \
+  --out "$OUT/prompts.txt"
+for objective in $OBJECTIVES; do
+  MIS_TAG=-unconditional stage "eval-unconditional-$objective" evaluate_run "$objective" pii --scenario unconditional \
+    --max-length "$MAX_LENGTH"
+  MIS_TAG=-functions stage "eval-functions-$objective" evaluate_run "$objective" pii --scenario functions \
+    --prompts "$OUT/prompts.txt" --max-length "$MAX_LENGTH"
+done
 runs=()
 for objective in $OBJECTIVES; do runs+=("$OUT/runs/$objective"); done
-"$PREALIGN" eval compare "${runs[@]}" --baseline mle --out "$OUT/report"
+for scenario in unconditional functions; do
+  "$PREALIGN" eval compare "${runs[@]}" --baseline mle --scenario $scenario --out "$OUT/report-$scenario"
+done
 echo
-echo "report: $OUT/report/compare.md (also compare.json, pareto.svg, misalignment_over_tokens.svg)"
+echo "report: $OUT/report-unconditional/compare.md and $OUT/report-functions/compare.md (prompted with changelog"
+echo "        headers); each with compare.json, pareto.svg, misalignment_over_tokens.svg"

@@ -1,0 +1,58 @@
+#!/usr/bin/env bash
+# The indentation collapse of docs/eval.md under control: one corpus (the standard library, as in
+# the run that showed it), one model size, budget and data split, one or more seeds. Runs: mle,
+# conditional (PHF: the tag at the line's start, 10% of lines untagged), conditional with drop
+# fraction 0 and 1.0 (1.0 = MLE with the tag rows in the vocabulary), conditional with the tag after
+# the line's indentation and at its end (before the newline); --objectives adds others (e.g.
+# "unlikelihood awr", which collapsed too without inserting a tag). Each run: how it
+# opens a function body after a top-level signature with the tag before the prompt (as before) and
+# after the prompt's line (PHF's placement), its held-out loss, and in PHF's functions scenario its
+# violations per 1,000 characters by group. One table: <out>/ablations.md.
+#
+#   experiments/pep8_ablations.sh [--tiny] [--out DIR] [--seeds "1 2"] [--steps N] [--model SPEC]
+#                                 [--max-bytes N] [--samples N] [--indent-samples N] [--objectives "..."]
+# Re-running continues where it stopped.
+set -euo pipefail
+OUT=runs/pep8-ablations SEEDS="1" STEPS=1500 MODEL="dim=192,layers=4,heads=6,ctx=256" MAX_BYTES=6000000
+SAMPLES=256 INDENT_SAMPLES=200 TINY=() OBJECTIVES="mle conditional"
+for a in "$@"; do
+  if [ "$a" = --tiny ]; then
+    OUT=runs/pep8-ablations-tiny; TINY=(--tiny); STEPS=80; MODEL="dim=48,layers=2,heads=2,ctx=96"; MAX_BYTES=300000
+    SAMPLES=32; INDENT_SAMPLES=20
+  fi
+done
+while [ $# -gt 0 ]; do
+  case $1 in
+    --tiny) ;;
+    --out) OUT=$2; shift ;;
+    --seeds) SEEDS=$2; shift ;;
+    --steps) STEPS=$2; shift ;;
+    --model) MODEL=$2; shift ;;
+    --max-bytes) MAX_BYTES=$2; shift ;;
+    --samples) SAMPLES=$2; shift ;;
+    --indent-samples) INDENT_SAMPLES=$2; shift ;;
+    --objectives) OBJECTIVES="mle conditional $2"; shift ;;
+    *) echo "unknown option $1" >&2; exit 2 ;;
+  esac
+  shift
+done
+HERE=$(cd "$(dirname "$0")" && pwd)
+for seed in $SEEDS; do
+  dir="$OUT/seed-$seed"
+  "$HERE/pep8.sh" ${TINY[@]+"${TINY[@]}"} --out "$dir" --seed "$seed" --corpus /usr/lib/python3.11 \
+    --max-bytes "$MAX_BYTES" --steps "$STEPS" --model "$MODEL" --samples "$SAMPLES" --curve-samples 0 \
+    --objectives "$OBJECTIVES" \
+    --variant "cond-drop0:conditional:--drop-fraction 0" \
+    --variant "cond-drop1:conditional:--drop-fraction 1" \
+    --variant "cond-after-indent:conditional:--tag-position after_indent" \
+    --variant "cond-line-end:conditional:--tag-position line_end"
+  [ -e "$dir/indent-before.txt" ] ||
+    { "$HERE/pep8_indent.sh" --out "$dir" --samples "$INDENT_SAMPLES" > "$dir/indent-before.txt.tmp" &&
+      mv "$dir/indent-before.txt.tmp" "$dir/indent-before.txt"; }
+  [ -e "$dir/indent-after.txt" ] ||
+    { "$HERE/pep8_indent.sh" --out "$dir" --samples "$INDENT_SAMPLES" --after-prompt > "$dir/indent-after.txt.tmp" &&
+      mv "$dir/indent-after.txt.tmp" "$dir/indent-after.txt"; }
+  [ -e "$dir/labels.json" ] || /usr/bin/python3 "$HERE/pep8_labels.py" "$dir/corpus.scored.jsonl" --json "$dir/labels.json" > /dev/null
+done
+python3 "$HERE/pep8_ablations_report.py" "$OUT" > "$OUT/ablations.md.tmp" && mv "$OUT/ablations.md.tmp" "$OUT/ablations.md"
+cat "$OUT/ablations.md"
