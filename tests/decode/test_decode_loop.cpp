@@ -206,6 +206,7 @@ TEST(DecodeLoop, MinAndMaxLengthCountTheContext) {
   EXPECT_EQ(context + h.tokens.size(), 12u);
   o.max_new_tokens = 3;  // whichever comes first
   EXPECT_EQ(run(m, good, "good_only", o).tokens.size(), 3u);
+  o.min_length = 0;
   o.max_length = static_cast<int>(context);  // the context fills it: nothing is generated
   const auto full = decode_batch(m, good, {context_for("good_only")}, {good.state_after_start()}, o, {1}, text_of);
   ASSERT_EQ(full.size(), 1u);
