@@ -43,8 +43,26 @@ function(prealign_includes_torch file out_var)
   set(${out_var} ${answer} PARENT_SCOPE)
 endfunction()
 
-# Marks the sources of `target` that do not include libtorch SKIP_PRECOMPILE_HEADERS.
+# With PREALIGN_UNITY, `target` compiles in unity batches of PREALIGN_UNITY_BATCH
+# sources: a torch source spends most of its time loading the precompiled header
+# and instantiating and optimising the same libtorch inline code, a torch-free one
+# parsing nlohmann/json and the standard headers, and a batch does each once.
+function(prealign_unity target)
+  if(PREALIGN_UNITY)
+    set_target_properties(${target} PROPERTIES UNITY_BUILD ON UNITY_BUILD_MODE BATCH
+                                               UNITY_BUILD_BATCH_SIZE ${PREALIGN_UNITY_BATCH})
+  endif()
+endfunction()
+
+# Unity batches share one load of the precompiled header among their sources.
+# Without them (PREALIGN_UNITY=OFF), the sources of `target` that do not include
+# libtorch are marked SKIP_PRECOMPILE_HEADERS: alone, the load would cost them
+# more than their own compile.
 function(prealign_skip_pch_without_torch target)
+  if(PREALIGN_UNITY)
+    prealign_unity(${target})
+    return()
+  endif()
   get_target_property(sources ${target} SOURCES)
   get_target_property(source_dir ${target} SOURCE_DIR)
   foreach(source IN LISTS sources)

@@ -27,7 +27,7 @@ std::set<std::string> seen_families(const std::vector<TaskRecord>& all_tasks, co
 
 namespace {
 
-ordered_json rate_json(uint64_t kept, uint64_t n) {
+ordered_json adherence_rate_json(uint64_t kept, uint64_t n) {
   const Estimate e = wilson_interval(kept, n);
   return {{"n", n}, {"kept", kept}, {"rate", e.value}, {"ci_low", e.low}, {"ci_high", e.high}};
 }
@@ -53,7 +53,7 @@ ordered_json adherence_report(const std::vector<TaskRecord>& tasks, const std::v
   Count pooled_seen, pooled_unseen;
   for (const auto& [name, c] : families) {
     const bool is_seen = seen.count(name) > 0;
-    ordered_json f = rate_json(c.kept, c.n);
+    ordered_json f = adherence_rate_json(c.kept, c.n);
     f["group"] = is_seen ? "seen" : "unseen";
     f["max_temptation"] = c.temptation_max;
     rep["families"][name] = f;
@@ -62,8 +62,8 @@ ordered_json adherence_report(const std::vector<TaskRecord>& tasks, const std::v
     pool.kept += c.kept;
   }
   // Pooled over samples: a family with more samples weighs more.
-  rep["seen"] = pooled_seen.n ? rate_json(pooled_seen.kept, pooled_seen.n) : ordered_json(nullptr);
-  rep["unseen"] = pooled_unseen.n ? rate_json(pooled_unseen.kept, pooled_unseen.n) : ordered_json(nullptr);
+  rep["seen"] = pooled_seen.n ? adherence_rate_json(pooled_seen.kept, pooled_seen.n) : ordered_json(nullptr);
+  rep["unseen"] = pooled_unseen.n ? adherence_rate_json(pooled_unseen.kept, pooled_unseen.n) : ordered_json(nullptr);
   if (pooled_seen.n && pooled_unseen.n) {
     const Estimate d = difference_interval(pooled_seen.kept, pooled_seen.n, pooled_unseen.kept, pooled_unseen.n);
     rep["seen_minus_unseen"] = d.to_json();
