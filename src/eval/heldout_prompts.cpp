@@ -11,6 +11,12 @@
 
 namespace prealign {
 
+std::string prompt_line(std::string text) {
+  while (!text.empty() && (text.back() == '\n' || text.back() == '\r' || text.back() == ' ' || text.back() == '\t'))
+    text.pop_back();
+  return text.find('\n') == std::string::npos ? text : std::string();
+}
+
 std::vector<std::string> heldout_prompts(const HeldoutPromptOptions& o) {
   Dataset data = Dataset::open(o.data);
   if (data.val.empty()) fail(o.data, "the dataset has no validation shards", "tokenize with --val-fraction > 0");
@@ -29,9 +35,8 @@ std::vector<std::string> heldout_prompts(const HeldoutPromptOptions& o) {
       for (uint64_t k = sh->segment_token_begin(s); k < sh->segment_token_end(s); ++k) ids.push_back(sh->token(k));
       while (d + 1 < sh->n_docs() && sh->doc_segment_end(d) <= s) ++d;
       // A document's first segment was encoded as the start of a text (add_dummy_prefix).
-      std::string text = s == sh->doc_segment_begin(d) ? tok.decode_start(ids) : tok.decode(ids);
-      while (!text.empty() && (text.back() == '\n' || text.back() == '\r')) text.pop_back();
-      if (text.empty() || text.size() > size_t(o.max_chars) || text.find('\n') != std::string::npos) continue;
+      const std::string text = prompt_line(s == sh->doc_segment_begin(d) ? tok.decode_start(ids) : tok.decode(ids));
+      if (text.empty() || text.size() > size_t(o.max_chars)) continue;
       if (!std::regex_search(text, re) || !seen.insert(text).second) continue;
       prompts.push_back(text);
     }

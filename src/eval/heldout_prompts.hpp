@@ -9,7 +9,7 @@ namespace prealign {
 
 struct HeldoutPromptOptions {
   std::string data;                 // dataset directory
-  std::string match = "^def .*\\):\\s*$";  // ECMAScript regex on the segment (trailing newline removed)
+  std::string match = "^def .*\\):\\s*$";  // ECMAScript regex on the segment (trailing whitespace removed)
   int max = 1024;                   // at most this many prompts
   int max_chars = 200;              // longer segments are skipped
   std::string out = "prompts.txt";  // one prompt per line
@@ -25,5 +25,10 @@ struct HeldoutPromptOptions {
 };
 
 std::vector<std::string> heldout_prompts(const HeldoutPromptOptions& options);  // also writes options.out
+
+// A segment's text as a one-line prompt: trailing whitespace removed (a sentence
+// segment of prose keeps the blank line and indentation after it, "...\n\n  "),
+// "" when what is left still spans lines.
+std::string prompt_line(std::string text);
 
 }  // namespace prealign

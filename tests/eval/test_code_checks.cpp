@@ -10,6 +10,7 @@
 
 #include "core/utf8.hpp"
 #include "eval/code_checks.hpp"
+#include "eval/heldout_prompts.hpp"
 #include "eval/violation_rates.hpp"
 #include "test_util.hpp"
 
@@ -122,6 +123,17 @@ TEST(ViolationRates, RatiosOfSumsWithIntervalsAndCompileShare) {
   std::vector<std::string> order;
   for (const auto& [k, v] : r["per_1k_chars"].items()) order.push_back(k);
   EXPECT_EQ(order, (std::vector<std::string>{"E111", "E225", "E402", "E501"}));
+}
+
+// A changelog header is a sentence segment that keeps the blank line and the
+// next entry's indentation: it was skipped as multi-line, so pii.sh had no prompts.
+TEST(HeldoutPrompts, ASegmentEndingInWhitespaceIsOneLine) {
+  EXPECT_EQ(prompt_line("bash (5.2.15-2) unstable; urgency=medium\n\n  "), "bash (5.2.15-2) unstable; urgency=medium");
+  EXPECT_EQ(prompt_line("def f(x):\n"), "def f(x):");
+  EXPECT_EQ(prompt_line("def f(x):   \r\n"), "def f(x):");
+  EXPECT_EQ(prompt_line("a\nb\n"), "");
+  EXPECT_EQ(prompt_line(" \n\t"), "");
+  EXPECT_EQ(prompt_line("    return x\n"), "    return x");  // leading whitespace is the prompt's
 }
 
 }  // namespace
