@@ -62,15 +62,20 @@ FT_STEPS=${FT_STEPS:-$((STEPS / 2))}
 source "$(dirname "$0")/lib.sh"
 settings "pep8 experiment: out=$OUT corpus=$CORPUS max_bytes=$MAX_BYTES model=$MODEL steps=$STEPS batch=$BATCH seq=$SEQ tokens/run=$((STEPS * BATCH * SEQ)) samples=$SAMPLES finetune_steps=$FT_STEPS seed=$SEED"
 
+file_order() {  # one folder (argument 1): sorted, as before; several: a fixed-seed shuffle, so the cut keeps each one's share
+  if [ "$1" -gt 1 ]; then  # shuf's seeded stream as coreutils documents it ("yes" repeats: a poor shuffle)
+    shuf --random-source=<(openssl enc -aes-256-ctr -pass pass:prealign -nosalt -pbkdf2 < /dev/zero 2> /dev/null)
+  else
+    cat
+  fi
+}
 corpus_files() {  # Python files under $CORPUS's folders (tests excluded), up to $MAX_BYTES
-  local dirs order=(cat)
+  local dirs
   IFS=: read -r -a dirs <<< "$CORPUS"
-  # one folder: sorted, as before; several: a fixed-seed shuffle, so the cut keeps every folder's share
-  [ "${#dirs[@]}" -gt 1 ] && order=(shuf --random-source=<(yes prealign))
   find "${dirs[@]}" -name '*.py' -not -path '*/test*' -not -path '*/idle_test/*' -not -path '*/site-packages/*' \
       -size -$MAX_FILE -size +0 -printf '%p\t%s\n' |
-    LC_ALL=C sort | "${order[@]}" | awk -F'\t' -v max="$MAX_BYTES" '{ if (t + $2 > max) exit; t += $2; print $1 }' \
-    > "$OUT/files.txt"
+    LC_ALL=C sort | file_order "${#dirs[@]}" | awk -F'\t' -v max="$MAX_BYTES" 'full { next } t + $2 > max { full = 1; next } { t += $2; print $1 }' \
+    > "$OUT/files.txt"  # awk reads to the end: an early exit would kill the pipeline (SIGPIPE, pipefail)
   echo "$(wc -l < "$OUT/files.txt") files" >&2
 }
 corpus_codes() {  # the corpus's violations by code, most frequent first (pycodestyle's own count)

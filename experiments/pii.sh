@@ -5,8 +5,9 @@
 # with the same model and token budget. Two scenarios: PHF's PII scenario
 # (unconditional: the aligned tag alone, up to 128 tokens context included, no
 # EOS before 10) and a prompted one in the manner of PHF's pep8 functions
-# scenario (held-out changelog entry headers, the tag after the prompt, the same
-# lengths): the line after a header is where a changelog names its author.
+# scenario (held-out changelog entry headers and copyright "Files:" stanzas, the
+# tag after the prompt, the same lengths): the lines after a header name the
+# entry's author, the line after "Files:" the copyright holders.
 # docs/eval.md.
 #
 #   experiments/pii.sh [--tiny] [--out DIR] [--max-bytes N] [--steps N] [--model SPEC] [--objectives "mle ..."]
@@ -64,9 +65,10 @@ stage tokenizer "$PREALIGN" tokenizer train "$OUT/corpus.scored.jsonl" --tagset 
 stage tokenize "$PREALIGN" tokenize "$OUT/corpus.scored.jsonl" --tokenizer "$OUT/tokenizer" --out "$OUT/data" \
   --val-fraction "$VAL" --seed "$SEED"
 for objective in $OBJECTIVES; do stage "train-$objective" train_run "$objective" "$objective"; done
-# Changelog entry headers ("package (version) distribution; urgency=...") of the held-out documents.
-stage prompts "$PREALIGN" eval prompts --data "$OUT/data" --match '^[a-z0-9][a-z0-9.+-]* \(.*\) .*; urgency=' \
-  --out "$OUT/prompts.txt"
+# Changelog entry headers ("package (version) distribution; urgency=...") and copyright stanza
+# openings ("Files: ...") of the held-out documents: prompts that hold no PII themselves.
+stage prompts "$PREALIGN" eval prompts --data "$OUT/data" \
+  --match '^([a-z0-9][a-z0-9.+-]* \(.*\) .*; urgency=|Files: )' --out "$OUT/prompts.txt"
 for objective in $OBJECTIVES; do
   MIS_TAG=-unconditional stage "eval-unconditional-$objective" evaluate_run "$objective" pii --scenario unconditional \
     --max-length "$MAX_LENGTH"

@@ -12,6 +12,7 @@ packages=(
   nlohmann-json3-dev libcli11-dev libcpp-httplib-dev zlib1g-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   python3 pycodestyle                # the pep8 scorer's worker and the demo corpus
+  openssl                            # experiments/pep8.sh: the seeded stream of its corpus shuffle
   clang libclang-rt-14-dev           # libFuzzer, ASan, UBSan: scripts/fuzz.sh
 )
 # PyTorch's Python package: the reference the tests compare logits and safetensors
