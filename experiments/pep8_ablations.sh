@@ -11,10 +11,14 @@
 #
 #   experiments/pep8_ablations.sh [--tiny] [--out DIR] [--seeds "1 2"] [--steps N] [--model SPEC]
 #                                 [--max-bytes N] [--samples N] [--indent-samples N] [--objectives "..."]
+#                                 [--variants "cond-drop0 cond-drop1 cond-after-indent cond-line-end"]
 # Re-running continues where it stopped.
 set -euo pipefail
 OUT=runs/pep8-ablations SEEDS="1" STEPS=1500 MODEL="dim=192,layers=4,heads=6,ctx=256" MAX_BYTES=6000000
 SAMPLES=256 INDENT_SAMPLES=200 TINY=() OBJECTIVES="mle conditional"
+VARIANTS="cond-drop0 cond-drop1 cond-after-indent cond-line-end"
+declare -A VARIANT_FLAGS=([cond-drop0]="--drop-fraction 0" [cond-drop1]="--drop-fraction 1"
+                         [cond-after-indent]="--tag-position after_indent" [cond-line-end]="--tag-position line_end")
 for a in "$@"; do
   if [ "$a" = --tiny ]; then
     OUT=runs/pep8-ablations-tiny; TINY=(--tiny); STEPS=80; MODEL="dim=48,layers=2,heads=2,ctx=96"; MAX_BYTES=300000
@@ -32,20 +36,22 @@ while [ $# -gt 0 ]; do
     --samples) SAMPLES=$2; shift ;;
     --indent-samples) INDENT_SAMPLES=$2; shift ;;
     --objectives) OBJECTIVES="mle conditional $2"; shift ;;
+    --variants) VARIANTS=$2; shift ;;
     *) echo "unknown option $1" >&2; exit 2 ;;
   esac
   shift
 done
 HERE=$(cd "$(dirname "$0")" && pwd)
+variant_args=()
+for v in $VARIANTS; do
+  [ -n "${VARIANT_FLAGS[$v]:-}" ] || { echo "unknown variant $v (known: ${!VARIANT_FLAGS[*]})" >&2; exit 2; }
+  variant_args+=(--variant "$v:conditional:${VARIANT_FLAGS[$v]}")
+done
 for seed in $SEEDS; do
   dir="$OUT/seed-$seed"
   "$HERE/pep8.sh" ${TINY[@]+"${TINY[@]}"} --out "$dir" --seed "$seed" --corpus /usr/lib/python3.11 \
     --max-bytes "$MAX_BYTES" --steps "$STEPS" --model "$MODEL" --samples "$SAMPLES" --curve-samples 0 \
-    --objectives "$OBJECTIVES" \
-    --variant "cond-drop0:conditional:--drop-fraction 0" \
-    --variant "cond-drop1:conditional:--drop-fraction 1" \
-    --variant "cond-after-indent:conditional:--tag-position after_indent" \
-    --variant "cond-line-end:conditional:--tag-position line_end"
+    --objectives "$OBJECTIVES" "${variant_args[@]}"
   [ -e "$dir/indent-before.txt" ] ||
     { "$HERE/pep8_indent.sh" --out "$dir" --samples "$INDENT_SAMPLES" > "$dir/indent-before.txt.tmp" &&
       mv "$dir/indent-before.txt.tmp" "$dir/indent-before.txt"; }
