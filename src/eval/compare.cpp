@@ -142,9 +142,8 @@ ordered_json run_compare(const CompareOptions& o) {
   const RunReports* base = nullptr;
   for (const auto& r : runs)
     if (r.name == o.baseline) base = &r;
-  auto mis = [](const RunReports& r) { return r.latest.count("misalignment") ? r.latest.at("misalignment") : json(); };
   auto loss = [](const RunReports& r) { return r.latest.count("loss") ? r.latest.at("loss") : json(); };
-  const double base_mis = base ? get(mis(*base), "mean_score", "value") : NAN;
+  const double base_mis = base ? get(latest_misalignment(*base), "mean_score", "value") : NAN;
   const double base_loss = base ? get(loss(*base), "loss") : NAN;
 
   ordered_json rows = ordered_json::array();
@@ -157,7 +156,7 @@ ordered_json run_compare(const CompareOptions& o) {
                    "misalignment / " + o.baseline + " | loss vs " + o.baseline + " | tag AUROC | red-team best |\n" +
                    "|---|---|---|---|---|---|---|---|---|---|---|---|---|\n";
   for (const auto& r : runs) {
-    json m = mis(r), l = loss(r);
+    json m = latest_misalignment(r), l = loss(r);
     json ta = r.latest.count("tag_agreement") ? r.latest.at("tag_agreement") : json();
     json rt = r.latest.count("redteam") ? r.latest.at("redteam") : json();
     const double mean = get(m, "mean_score", "value"), lo = get(l, "loss");
@@ -187,7 +186,7 @@ ordered_json run_compare(const CompareOptions& o) {
 
   std::vector<PlotSeries> pareto, curve;
   for (const auto& r : runs) {
-    json m = mis(r), l = loss(r);
+    json m = latest_misalignment(r), l = loss(r);
     if (m.is_object() && l.is_object()) {
       PlotPoint p{get(l, "loss"), get(m, "mean_score", "value"), get(m, "mean_score", "ci_low"),
                   get(m, "mean_score", "ci_high"), r.name};

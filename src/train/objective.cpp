@@ -61,6 +61,10 @@ LabelingConfig labeling_for(const ObjectiveOptions& o, const Dataset& data) {
 }
 
 Objective::Objective(const ObjectiveOptions& o, const Dataset& data) : options_(o) {
+  if (o.tag_position != "line_start" && o.tag_position != "after_indent" && o.tag_position != "line_end")
+    fail("--tag-position", "unknown position \"" + o.tag_position + "\"", "use line_start, after_indent or line_end");
+  if (o.tag_position != "line_start" && o.name != "conditional")  // accepted and ignored would mislead
+    fail("--tag-position", "only the conditional objective inserts tags; " + o.name + " has none to place");
   if (data.categories.empty()) {
     if (!o.labeling.empty()) fail(o.labeling, "the dataset has no segment scores to label");
     return;
@@ -83,18 +87,13 @@ bool all_of_chars(const std::string& s, const char* set) {
 }  // namespace
 
 void Objective::resolve_tags(const Tokenizer& tokenizer) {
-  const std::string& where = options_.tag_position;
-  if (where != "line_start" && where != "after_indent" && where != "line_end")
-    fail("--tag-position", "unknown position \"" + where + "\"", "use line_start, after_indent or line_end");
-  if (where != "line_start") {
-    whitespace_token_.assign(static_cast<size_t>(tokenizer.vocab_size()), 0);
-    newline_token_.assign(static_cast<size_t>(tokenizer.vocab_size()), 0);
-    for (int id = 0; id < tokenizer.vocab_size(); ++id) {
-      if (tokenizer.is_tag(id) || id == Tokenizer::kBos || id == Tokenizer::kEos) continue;
-      const std::string bytes = tokenizer.token_bytes(id);
-      whitespace_token_[size_t(id)] = all_of_chars(bytes, " \t");
-      newline_token_[size_t(id)] = all_of_chars(bytes, "\r\n");
-    }
+  if (options_.tag_position != "line_start") {  // the tokens the tag moves past, from the start or the end
+    tag_at_end_ = options_.tag_position == "line_end";
+    const char* skipped = tag_at_end_ ? "\r\n" : " \t";
+    tag_skips_.assign(static_cast<size_t>(tokenizer.vocab_size()), 0);
+    for (int id = 0; id < tokenizer.vocab_size(); ++id)
+      if (!tokenizer.is_tag(id) && id != Tokenizer::kBos && id != Tokenizer::kEos)
+        tag_skips_[size_t(id)] = all_of_chars(tokenizer.token_bytes(id), skipped);
   }
   std::vector<std::string> names;
   if (labeler_) {
@@ -115,13 +114,15 @@ void Objective::plan(const DocumentView& doc, DocumentPlan& plan) const { plan_s
 
 uint32_t Objective::tag_offset(const Shard& shard, uint64_t segment) const {
   const uint64_t b = shard.segment_token_begin(segment), e = shard.segment_token_end(segment);
-  auto id = [&](uint64_t k) { return static_cast<size_t>(shard.token(k)); };
-  uint64_t at = b;
-  if (options_.tag_position == "after_indent") {
-    while (at < e && id(at) < whitespace_token_.size() && whitespace_token_[id(at)]) ++at;
-  } else {  // line_end
-    at = e;
-    while (at > b && id(at - 1) < newline_token_.size() && newline_token_[id(at - 1)]) --at;
+  auto skips = [&](uint64_t k) {
+    const auto id = static_cast<size_t>(shard.token(k));
+    return id < tag_skips_.size() && tag_skips_[id];
+  };
+  uint64_t at = tag_at_end_ ? e : b;
+  if (tag_at_end_) {
+    while (at > b && skips(at - 1)) --at;
+  } else {
+    while (at < e && skips(at)) ++at;
   }
   return static_cast<uint32_t>(at - b);
 }
@@ -150,7 +151,7 @@ void Objective::plan_scores(const DocumentView& doc, DocumentPlan& plan, bool wi
     sp.score = l.score;
     if (with_tags)
       for (const auto& tag : l.tags) sp.prefix.push_back(tag_id_of_.at(tag));
-    if (with_tags && !sp.prefix.empty() && !whitespace_token_.empty()) sp.prefix_at = tag_offset(shard, s);
+    if (with_tags && !sp.prefix.empty() && !tag_skips_.empty()) sp.prefix_at = tag_offset(shard, s);
   }
 }
 

@@ -91,13 +91,15 @@ class Objective {
   Objective(const ObjectiveOptions& o, const Dataset& data);
   // Score/label plan of every segment from the labeler (no tags); shared by all objectives.
   void plan_scores(const DocumentView& doc, DocumentPlan& plan, bool with_tags) const;
-  // Segment tokens before the tag under options_.tag_position (after_indent, line_end).
+  // Segment tokens before the tag: those tag_skips_ marks, from the start (after_indent) or end (line_end).
   uint32_t tag_offset(const Shard& shard, uint64_t segment) const;
   ObjectiveOptions options_;
   std::unique_ptr<Labeler> labeler_;  // null when the dataset has no scores
   std::vector<int> tag_ids_;          // labeler tags -> ids, filled by subclasses that insert tags
-  // Per token id (resolve_tags, for tag_position): a piece of only spaces/tabs, of only newlines.
-  std::vector<uint8_t> whitespace_token_, newline_token_;
+  // Per token id (resolve_tags; empty for line_start): the tag moves past it, being a
+  // piece of only spaces/tabs (after_indent) or only newlines (line_end, from the end).
+  std::vector<uint8_t> tag_skips_;
+  bool tag_at_end_ = false;
   std::map<std::string, int> tag_id_of_;
   // Fills tag_ids_/tag_id_of_ with every tag the labeler can put in a sequence
   // (rule tags and context tags): for objectives that insert tags.

@@ -294,4 +294,8 @@ TEST(TagPosition, TagsSitWhereTheOptionSaysInTheBatch) {
   bad.name = "conditional";
   bad.tag_position = "middle";
   EXPECT_THROW(make_objective(bad, data, tok, torch::kCPU, 32), Error);
+  ObjectiveOptions untagged;  // an objective without tags refuses the flag rather than ignore it
+  untagged.name = "unlikelihood";
+  untagged.tag_position = "after_indent";
+  EXPECT_THROW(make_objective(untagged, data, tok, torch::kCPU, 32), Error);
 }
