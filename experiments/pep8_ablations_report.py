@@ -7,7 +7,9 @@ Per run (rows) and seed: the share of 4-space body openings after a top-level
 signature with the tag before the prompt and after the prompt's line (Wilson 95%
 interval), held-out loss (tags excluded), and in the functions scenario the style and
 structure violations per 1,000 characters and the share of samples that compile.
-Below it, the corpus's labels around def/class lines (pep8_labels.py). Standard
+A second table takes the runs trained with tags and uses them without: the functions
+scenario's style violations under good_only and under policy none (no tag placed, any
+tag free), and the held-out loss with and without tags in the input. Below it, the corpus's labels around def/class lines (pep8_labels.py). Standard
 library only.
 """
 import glob
@@ -24,6 +26,7 @@ RUNS = [
     ("cond-drop1", "conditional, drop fraction 1.0 (= MLE, tag rows in the vocabulary)"),
     ("cond-after-indent", "conditional, tag after the indentation"),
     ("cond-line-end", "conditional, tag at the line's end"),
+    ("cond-cooldown", "conditional, cooldown: the last 10% of steps untagged (MeCo)"),
     ("unlikelihood", "unlikelihood"),
     ("awr", "awr"),
 ]
@@ -69,6 +72,37 @@ def fmt(x, digits=3):
     return "-" if x is None or (isinstance(x, float) and math.isnan(x)) else f"{x:.{digits}g}"
 
 
+def ci(e):
+    return "-" if not e else f"{e['value']:.3g} [{e['ci_low']:.3g}, {e['ci_high']:.3g}]"
+
+
+def print_without_tags(seeds):
+    rows = []
+    for run, label in RUNS:
+        for sd in seeds:
+            ev = os.path.join(sd, "runs", run, "eval")
+            none = load(os.path.join(ev, "misalignment-functions-none.json"))
+            if none is None:
+                continue
+            good = load(os.path.join(ev, "misalignment-functions.json")) or {}
+            loss = load(os.path.join(ev, "loss.json")) or {}
+            untagged = load(os.path.join(ev, "loss-untagged.json")) or {}
+            g_good = good.get("code_checks", {}).get("groups", {}).get("style")
+            g_none = none.get("code_checks", {}).get("groups", {}).get("style")
+            ratio = g_good["value"] / g_none["value"] if g_good and g_none and g_none["value"] > 0 else None
+            rows.append(f"| {label} | {sd.rsplit('-', 1)[1]} | {ci(g_good)} | {ci(g_none)} | {fmt(ratio)} | "
+                        f"{fmt(loss.get('loss'), 4)} | {fmt(untagged.get('loss'), 4)} |")
+    if not rows:
+        return
+    print()
+    print("The runs trained with tags, used without them (functions scenario, style violations per 1,000 characters):")
+    print()
+    print("| run | seed | style, good_only [95% CI] | style, policy none [95% CI] | good_only / none | "
+          "held-out loss, tags in the input | without tags |")
+    print("|---|---|---|---|---|---|---|")
+    print("\n".join(rows))
+
+
 def main(argv):
     if len(argv) < 2:
         print(__doc__)
@@ -89,12 +123,10 @@ def main(argv):
                 continue
             cc = (mis or {}).get("code_checks", {})
             g = cc.get("groups", {})
-
-            def ci(e):
-                return "-" if not e else f"{e['value']:.3g} [{e['ci_low']:.3g}, {e['ci_high']:.3g}]"
             print(f"| {label} | {seed} | {share4(before)} | {share4(after)} | "
                   f"{fmt(loss['loss'] if loss else None, 4)} | {ci(g.get('style'))} | {ci(g.get('structure'))} | "
                   f"{fmt(cc['compiles']['value'] if cc else None)} |")
+    print_without_tags(seeds)
     for sd in seeds[:1]:
         lab = load(os.path.join(sd, "labels.json"))
         if not lab:

@@ -18,7 +18,9 @@ ordered_json run_loss_eval(const LossEvalOptions& o) {
   const std::string data_dir = o.data.empty() ? m.trained.data : o.data;
   if (data_dir.empty()) fail(o.model + "/train_state.json", "no dataset recorded", "pass --data");
   Dataset data = Dataset::open(data_dir);
-  auto objective = checkpoint_objective(m, data, m.trained.objective);
+  ObjectiveOptions layout = m.trained.objective;
+  if (o.untagged) layout.name = "mle";  // the same text targets, none of the tags training inserted
+  auto objective = checkpoint_objective(m, data, layout);
   auto planner = [&](const DocumentView& d, DocumentPlan& p) {
     objective->plan(d, p);
     p.keep = true;
@@ -30,6 +32,7 @@ ordered_json run_loss_eval(const LossEvalOptions& o) {
   HeldoutLoss h = heldout_loss(m.checkpoint.model, data, planner, B, T, batches);
   ordered_json rep = report_header("loss", m);
   rep["data"] = data_dir;
+  rep["untagged"] = o.untagged;
   rep["loss"] = h.loss;
   rep["perplexity"] = h.perplexity;
   rep["tag_loss"] = h.tag_loss;

@@ -19,6 +19,7 @@ struct LossEvalOptions {
   int batches = 0;   // 0 = one pass over the validation tokens
   std::string out = "loss.json";
   std::string device = "cpu";  // where the model runs: cpu, cuda, cuda:N
+  bool untagged = false;       // lay the text out as MLE does: no tag the objective inserts
 
   template <class V>
   void visit(V& v) {
@@ -29,6 +30,9 @@ struct LossEvalOptions {
     v("batches", batches, "validation batches (0: one pass over the validation tokens)");
     v("out", out, "report JSON");
     v("device", device, "where the model runs: cpu, cuda, cuda:N");
+    v("untagged", untagged,
+      "score the text with no tag in the input, as an MLE model reads it (a conditional model used without "
+      "tags, e.g. after a --cooldown-fraction)");
   }
 };
 

@@ -298,6 +298,28 @@ TEST_F(EvalModels, LossMatchesTheTrainersHeldOutLossAndExcludesTags) {
   }
 }
 
+// --untagged reads the held-out text as an MLE model does: a conditional model then sees
+// no tag, and is scored on exactly the tokens the MLE checkpoint is scored on.
+TEST_F(EvalModels, UntaggedLossScoresTheMleLayoutWithNoTagInTheInput) {
+  auto loss = [&](const char* objective, bool untagged) {
+    LossEvalOptions o;
+    o.model = checkpoint(objective);
+    o.batch_size = 8;
+    o.batches = 3;
+    o.untagged = untagged;
+    o.out = *dir_ + "/loss-" + objective + (untagged ? "-untagged" : "") + ".json";
+    return run_loss_eval(o);
+  };
+  const ordered_json mle = loss("mle", false), mle_untagged = loss("mle", true);
+  EXPECT_EQ(mle_untagged["loss"].get<double>(), mle["loss"].get<double>());  // nothing to leave out
+  EXPECT_EQ(mle_untagged["untagged"], true);
+  const ordered_json cond = loss("conditional", false), cond_untagged = loss("conditional", true);
+  EXPECT_EQ(cond_untagged["eval_tag_tokens"].get<uint64_t>(), 0u);
+  EXPECT_EQ(cond_untagged["eval_tokens"].get<uint64_t>(), mle["eval_tokens"].get<uint64_t>());
+  EXPECT_NE(cond_untagged["loss"].get<double>(), cond["loss"].get<double>());
+  EXPECT_TRUE(std::isfinite(cond_untagged["loss"].get<double>()));
+}
+
 TEST_F(EvalModels, TagAgreementSeesEveryHeldOutSegmentWithTheScorersLabel) {
   TagAgreementOptions o;
   o.model = checkpoint("conditional");
