@@ -24,9 +24,15 @@ The long tests (ctest -L long) run each experiment at --tiny size, then this:
       the outputs, mean score, fraction over the threshold, mean forward and generated
       tokens, the paired difference to sampling; each CI containing its value; no
       output holding a tag the policy bans.
+  check_report.py bands OUT
+      experiments/band_tags.sh's OUT/bands.json against OUT/samples/*.jsonl and
+      OUT/corpus.jsonl: each band's samples, where their trailer years fall (the year
+      found here field by field in the first line that starts " -- ": "DD Mon YYYY hh:mm"),
+      the share in the requested band with its CI, and the corpus share.
 Standard library only. Exits 1 naming the first figure that disagrees.
 """
 import json
+import os
 import math
 import re
 import sys
@@ -227,6 +233,55 @@ def indent(path, samples):
         check(sum(counts) == samples, f"{path}: {l!r} counts add up to {sum(counts)}, not {samples}")
 
 
+MONTHS = {"Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"}
+
+
+def bands(out):
+    rep = json.load(open(os.path.join(out, "bands.json"), encoding="utf-8"))
+    edges = rep["edges"]
+
+    def which(year):
+        hits = [i for i, (lo, hi) in enumerate(edges) if lo <= year < hi]
+        if not hits and edges and year == edges[-1][1]:
+            hits = [len(edges) - 1]
+        return hits[0] if hits else None
+
+    corpus = [0] * len(edges)
+    for r in jsonl(os.path.join(out, "corpus.jsonl")):
+        b = which(r["meta"]["year"])
+        if b is not None:
+            corpus[b] += 1
+    check(corpus == rep["corpus_counts"], f"bands: corpus counts {rep['corpus_counts']} recounted {corpus}")
+    check(len(rep["rows"]) == len(edges) >= 2, "bands: fewer than two bands")
+    for i, row in enumerate(rep["rows"]):
+        counts, none, n = [0] * len(edges), 0, 0
+        for r in jsonl(os.path.join(out, "samples", row["band"] + ".jsonl")):
+            n += 1
+            text = "".join(t["text"] for t in r["tokens"] if not t.get("tag"))
+            trailer = next((l for l in text.split("\n") if l.startswith(" -- ")), "")
+            f = trailer.split(" ")  # fields "D[D] Mon YYYY hh:..." one space apart
+
+            def digits(w, n):
+                return w.isascii() and w.isdigit() and len(w) in n
+            years = [int(c) for a, b, c, d in zip(f, f[1:], f[2:], f[3:])
+                     if digits(a, (1, 2)) and b in MONTHS and digits(c, (4,)) and digits(d[:2], (2,)) and d[2:3] == ":"]
+            if not years:
+                none += 1
+                continue
+            b = which(years[0])
+            if b is not None:
+                counts[b] += 1
+        name = row["band"]
+        check(row["samples"] == n > 0, f"bands {name}: {row['samples']} samples, {n} in the file")
+        check(row["counts"] == counts, f"bands {name}: counts {row['counts']} recounted {counts}")
+        check(row["no_trailer"] == none, f"bands {name}: no trailer {row['no_trailer']} recounted {none}")
+        check(sum(counts) + none + row["outside"] == n, f"bands {name}: counts do not add up to {n}")
+        check(close(row["in_band"], counts[i] / n, 1e-12), f"bands {name}: in_band {row['in_band']}")
+        lo, hi = row["in_band_ci"]
+        check(lo <= row["in_band"] <= hi, f"bands {name}: in_band outside its CI")
+        check(close(row["corpus_share"], corpus[i] / sum(corpus), 1e-12), f"bands {name}: corpus share")
+
+
 def table_rows(path):
     lines = [l for l in open(path, encoding="utf-8").read().splitlines() if l.startswith("| ")]
     header = [c.strip() for c in lines[0].strip("|").split("|")]
@@ -304,6 +359,8 @@ def main(argv):
         ensemble(target)
     elif kind == "search":
         search(target)
+    elif kind == "bands":
+        bands(target)
     elif kind == "indent":
         indent(target, int(argv[argv.index("--samples") + 1]))
     else:

@@ -1,0 +1,69 @@
+#!/usr/bin/env python3
+"""Debian changelog entries as a corpus with a numeric metadata field: the year of each entry.
+
+Every /usr/share/doc/*/changelog.Debian.gz (sorted by package) is cut into its entries (a
+"pkg (version) dist; urgency=..." header to its " -- Maintainer <mail>  Day, DD Mon YYYY ..."
+trailer). Each entry becomes one JSONL record {"id", "text", "meta": {"year": YYYY}}, the year read
+from the trailer. experiments/band_tags.sh turns the year into a band tag and trains on it: a field
+the text itself also carries (the trailer's date), so whether a band tag steers is checkable by
+reading the date a model writes after it.
+
+    changelog_entries.py [--doc /usr/share/doc] [--max-bytes N] [--max-entry-bytes N] > corpus.jsonl
+"""
+import argparse
+import glob
+import gzip
+import json
+import os
+import re
+import sys
+
+HEADER = re.compile(r"^[a-z0-9][a-z0-9.+-]* \(.*\) .*;.*urgency=")
+TRAILER = re.compile(r"^ -- .*, +\d{1,2} [A-Z][a-z]{2} (\d{4}) \d\d:\d\d")
+
+
+def entries(text):
+    """(entry text, year) for every complete entry of one changelog."""
+    current = None
+    for line in text.splitlines(keepends=True):
+        if HEADER.match(line):
+            current = [line]
+            continue
+        if current is None:
+            continue
+        current.append(line)
+        m = TRAILER.match(line)
+        if m:
+            yield "".join(current), int(m.group(1))
+            current = None
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--doc", default="/usr/share/doc")
+    ap.add_argument("--max-bytes", type=int, default=4_000_000, help="stop after this many bytes of entries")
+    ap.add_argument("--max-entry-bytes", type=int, default=700,
+                    help="skip longer entries (one should fit a small model's context, trailer included)")
+    a = ap.parse_args()
+    total = n = skipped = 0
+    for path in sorted(glob.glob(os.path.join(a.doc, "*", "changelog.Debian.gz"))):
+        pkg = os.path.basename(os.path.dirname(path))
+        try:
+            with gzip.open(path, "rt", encoding="utf-8", errors="strict") as f:
+                text = f.read()
+        except (OSError, UnicodeDecodeError, EOFError):
+            continue  # not gzip, or not UTF-8: a corpus of text only
+        for k, (entry, year) in enumerate(entries(text)):
+            if len(entry.encode()) > a.max_entry_bytes:
+                skipped += 1
+                continue
+            print(json.dumps({"id": f"{pkg}#{k}", "text": entry, "meta": {"year": year}}))
+            total += len(entry.encode())
+            n += 1
+        if total >= a.max_bytes:
+            break
+    print(f"{n} entries, {total} bytes ({skipped} longer than {a.max_entry_bytes} bytes skipped)", file=sys.stderr)
+
+
+if __name__ == "__main__":
+    main()
