@@ -29,7 +29,8 @@ LabelingConfig labeling_config(const LabelArgs& a) {
   for (const auto& x : a.context) c.context.push_back(parse_context_spec(x));
   if (a.drop_fraction >= 0) c.drop_fraction = a.drop_fraction;
   if (a.seed >= 0) c.seed = static_cast<uint64_t>(a.seed);
-  if (c.rules.empty()) fail("--rule", "no labeling rule given", "e.g. --rule pii:0 --rule pep8:p90, or --config");
+  if (c.rules.empty() && c.context.empty() && c.bands.empty())
+    fail("--rule", "no labeling rule, context tag or band given", "e.g. --rule pii:0 --rule pep8:p90, or --config");
   if (c.drop_fraction > 1) fail("--drop-fraction", "must be within [0, 1]");
   return c;
 }

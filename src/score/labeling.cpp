@@ -106,7 +106,9 @@ ordered_json LabelingConfig::to_json() const {
 
 Labeler::Labeler(LabelingConfig config, std::vector<std::string> categories, const std::string& where)
     : config_(std::move(config)), categories_(std::move(categories)) {
-  if (config_.rules.empty()) fail(where, "labeling needs at least one rule");
+  // Metadata alone is a labeling too (MeCo: a document's tags from its fields, no segment tag).
+  if (config_.rules.empty() && config_.context.empty() && config_.bands.empty())
+    fail(where, "labeling needs at least one rule, context tag or band");
   for (const auto& r : config_.rules) {
     auto it = std::find(categories_.begin(), categories_.end(), r.category);
     if (it == categories_.end()) {
@@ -159,7 +161,7 @@ void Labeler::fit(const std::function<void(const std::function<void(const float*
 
 SegmentLabel Labeler::label(const float* scores, uint64_t segment_key) const {
   SegmentLabel out;
-  out.score = scores[category_index_[0]];
+  out.score = category_index_.empty() ? 0.f : scores[category_index_[0]];  // metadata-only labeling: no score
   for (double t : resolved_)
     if (std::isnan(t)) fail("labeling", "percentile thresholds are not resolved yet", "call Labeler::fit first");
   for (size_t r = 0; r < config_.rules.size(); ++r)
@@ -200,6 +202,14 @@ std::vector<std::string> Labeler::context_tags(const json& meta) const {
     if (const ValueBand* b = r.set.find(meta.at(r.field).get<double>()))
       if (std::find(out.begin(), out.end(), b->tag) == out.end()) out.push_back(b->tag);
   }
+  return out;
+}
+
+std::vector<std::string> Labeler::document_tag_names() const {
+  std::vector<std::string> out;
+  for (const ContextRule& r : config_.context) out.push_back(r.tag);
+  for (const BandRule& r : config_.bands)
+    for (const ValueBand& b : r.set.bands()) out.push_back(b.tag);
   return out;
 }
 

@@ -79,6 +79,10 @@ class Labeler {
   // Context tags of a document from its metadata, in the order of the context
   // rules, then its band tags in the order of the band rules.
   std::vector<std::string> context_tags(const json& meta) const;
+  // Every tag context_tags can return (context rules' tags, then every band of every band
+  // rule), and whether there is any: what an objective must map to ids before the first batch.
+  std::vector<std::string> document_tag_names() const;
+  bool has_document_tags() const { return !config_.context.empty() || !config_.bands.empty(); }
   double threshold(size_t rule) const { return resolved_.at(rule); }
   const LabelingConfig& config() const { return config_; }
   size_t category_index(size_t rule) const { return category_index_.at(rule); }

@@ -44,7 +44,9 @@ torch::Tensor masked_cross_entropy(const torch::Tensor& logits, const torch::Ten
 LabelingConfig labeling_for(const ObjectiveOptions& o, const Dataset& data) {
   if (!o.labeling.empty()) {
     LabelingConfig cfg = LabelingConfig::from_json(read_json_file(o.labeling), o.labeling);
-    if (cfg.rules.empty()) fail(o.labeling, "no labeling rules", "add {\"rules\": [{\"category\": ..., \"threshold\": ...}]}");
+    if (cfg.rules.empty() && cfg.context.empty() && cfg.bands.empty())
+      fail(o.labeling, "no labeling rules, context tags or bands",
+           "add {\"rules\": [{\"category\": ..., \"threshold\": ...}]}");
     if (o.name != "conditional") cfg.drop_fraction = 0.0;  // only conditional leaves segments untagged
     return cfg;
   }
@@ -98,7 +100,7 @@ void Objective::resolve_tags(const Tokenizer& tokenizer) {
   std::vector<std::string> names;
   if (labeler_) {
     for (const LabelRule& r : labeler_->config().rules) names.insert(names.end(), {r.good_tag, r.bad_tag});
-    for (const ContextRule& c : labeler_->config().context) names.push_back(c.tag);
+    for (const std::string& tag : labeler_->document_tag_names()) names.push_back(tag);  // context and band tags
   } else {
     names = {options_.good_tag, options_.bad_tag};
   }
@@ -132,7 +134,7 @@ void Objective::plan_scores(const DocumentView& doc, DocumentPlan& plan, bool wi
   const uint64_t first = shard.doc_segment_begin(doc.doc), end = shard.doc_segment_end(doc.doc);
   plan.keep = true;
   plan.prefix.clear();
-  if (with_tags && labeler_ && !labeler_->config().context.empty()) {  // document-level tags from metadata
+  if (with_tags && labeler_ && labeler_->has_document_tags()) {  // document-level tags from metadata: context, bands
     const json info = shard.doc_info(doc.doc);
     for (const std::string& tag : labeler_->context_tags(info.contains("meta") ? info.at("meta") : json::object()))
       plan.prefix.push_back(tag_id_of_.at(tag));

@@ -141,6 +141,30 @@ TEST(Labeler, BandTagsFollowANumericFieldAfterTheContextTags) {
   EXPECT_EQ(l.context_tags(json{{"iq", 160}}), std::vector<std::string>{"<iq_145_160>"});
 }
 
+// Metadata alone (MeCo, experiments/band_tags.sh): bands and no rule. Segments then get no tag
+// and no score; before, labeling a segment read the first rule's score out of an empty list.
+TEST(Labeler, BandsWithoutRulesLabelSegmentsWithNoTag) {
+  const std::string tagset = std::string(PREALIGN_SOURCE_DIR) + "/configs/tagsets/iq_bands.json";
+  const LabelingConfig c = LabelingConfig::from_json(
+      json{{"rules", json::array()}, {"bands", {{{"field", "iq"}, {"tagset", tagset}, {"category", "iq"}}}}}, "l.json");
+  Labeler l(c, {"pii"}, "t");
+  const float scores[] = {0.5f};  // bad under any pii rule; here there is none
+  for (uint64_t key = 0; key < 100; ++key) {
+    const SegmentLabel s = l.label(scores, key);
+    EXPECT_TRUE(s.tags.empty());
+    EXPECT_FALSE(s.bad);
+    EXPECT_EQ(s.score, 0.f);
+  }
+  EXPECT_EQ(l.context_tags(json{{"iq", 101}}), std::vector<std::string>{"<iq_100_115>"});
+  // Nothing at all to label is still an error, naming the config.
+  try {
+    Labeler none(LabelingConfig::from_json(json{{"rules", json::array()}}, "empty.json"), {"pii"}, "empty.json");
+    FAIL() << "a labeling with no rule, context tag or band was accepted";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("empty.json"), std::string::npos) << e.what();
+  }
+}
+
 TEST(Labeler, BandRulesNameTheirErrors) {
   const std::string tagset = std::string(PREALIGN_SOURCE_DIR) + "/configs/tagsets/iq_bands.json";
   auto message = [](const json& cfg) -> std::string {

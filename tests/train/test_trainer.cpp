@@ -220,14 +220,16 @@ TEST_F(TrainerTest, ResumeAfterAKillLeavesNoStagingAndLogsEveryStepOnce) {
 
 // Context tags from document metadata: the same labeling config `prealign label`
 // reads puts <fiction> after BOS of every fiction document, and rule tags before
-// every segment, at batch time.
+// every segment, at batch time. Band tags (a numeric field) follow the context tags,
+// also with no rule at all (metadata alone, as experiments/band_tags.sh trains);
+// before, training read only the context rules and a band never reached a batch.
 TEST(TrainerLabeling, LabelConfigContextTagsStartTheirDocuments) {
   const std::string dir = prealign::testing::temp_dir();
   std::mt19937 rng(3);
   std::vector<Document> docs;
   for (int i = 0; i < 60; ++i) {
     Document d = prealign::testing::synthetic_document(rng, i);
-    d.meta = {{"genre", i % 3 == 0 ? "fiction" : "manual"}};
+    d.meta = {{"genre", i % 3 == 0 ? "fiction" : "manual"}, {"iq", 50 + 2 * i}};  // 50..168: some outside [55, 160]
     docs.push_back(d);
   }
   JsonlWriter w(dir + "/scored.jsonl");
@@ -237,9 +239,10 @@ TEST(TrainerLabeling, LabelConfigContextTagsStartTheirDocuments) {
       {"name": "<|good|>", "category": "alignment", "kind": "marker"},
       {"name": "<|bad|>", "category": "alignment", "kind": "marker"},
       {"name": "<fiction>", "category": "context", "kind": "marker"}]})");
-  Tagset tags = Tagset::load(dir + "/tags.json");
+  Tagset tags = Tagset::merge({Tagset::load(dir + "/tags.json"),
+                               Tagset::load(std::string(PREALIGN_SOURCE_DIR) + "/configs/tagsets/iq_bands.json")});
   TokenizerTrainOptions to;
-  to.vocab_size = 300;
+  to.vocab_size = 320;  // the text's characters plus 10 tags
   size_t next = 0;
   make_directories(dir + "/tok");
   Tokenizer::train([&](std::string& t) {
@@ -274,6 +277,33 @@ TEST(TrainerLabeling, LabelConfigContextTagsStartTheirDocuments) {
                 std::vector<int32_t>{shard.segment_scores(s)[0] > 0 ? bad : good});
   }
   EXPECT_EQ(fiction_docs, 20u);
+
+  // Bands, alone and after a context tag: each document's band recomputed here from the edges.
+  const std::string bands = R"("bands": [{"field": "iq", "tagset": ")" + std::string(PREALIGN_SOURCE_DIR) +
+                            R"(/configs/tagsets/iq_bands.json", "category": "iq"}])";
+  auto band_of = [&](int iq) -> std::vector<int32_t> {
+    if (iq < 55 || iq > 160) return {};
+    const int k = std::min(6, (iq - 55) / 15);
+    return {tok.tag_id("<iq_" + std::to_string(55 + 15 * k) + "_" + std::to_string(70 + 15 * k) + ">")};
+  };
+  for (const bool with_context : {false, true}) {
+    write_file_atomic(dir + "/label3.json", "{\"rules\": [], " + std::string(with_context ? R"("context": [{"field": "genre",
+        "value": "fiction", "tag": "<fiction>"}], )" : "") + bands + "}");
+    oo.labeling = dir + "/label3.json";
+    auto banded = make_objective(oo, data, tok, torch::kCPU, 32);
+    size_t with_band = 0;
+    for (uint64_t d = 0; d < shard.n_docs(); ++d) {
+      DocumentPlan plan;
+      banded->plan(DocumentView{&shard, d, shard.doc_segment_begin(d)}, plan);
+      const json meta = shard.doc_info(d).at("meta");
+      std::vector<int32_t> want = with_context && meta.at("genre") == "fiction" ? std::vector<int32_t>{fiction}
+                                                                                : std::vector<int32_t>{};
+      for (int32_t id : band_of(meta.at("iq").get<int>())) want.push_back(id), ++with_band;
+      EXPECT_EQ(plan.prefix, want) << "iq " << meta.at("iq");
+      for (const SegmentPlan& sp : plan.segments) EXPECT_TRUE(sp.prefix.empty());  // no rule: no segment tag
+    }
+    EXPECT_EQ(with_band, 53u);  // iq 56, 58, ..., 160
+  }
 
   // A context tag the tokenizer does not know is an error, not a silent skip.
   write_file_atomic(dir + "/label2.json", R"({"rules": [{"category": "pep8", "threshold": "0"}],
