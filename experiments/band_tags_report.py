@@ -1,10 +1,12 @@
 #!/usr/bin/env python3
 """experiments/band_tags.sh's table: where the years a model writes after each band tag fall.
 
-Reads OUT/samples/<band>.jsonl (prealign generate --json, one sample per line) and OUT/corpus.jsonl;
-writes OUT/bands.json and OUT/bands.md and prints the table. A sample's year is the date's in the first
-line it writes that starts " -- " (a changelog trailer: " -- Name <mail>  Day, DD Mon YYYY hh:mm");
-a sample without such a line or date has none. The share in the requested band counts every sample (no trailer = not in the band).
+Reads OUT/samples/<band>.jsonl (prealign generate --json over OUT/prompts.jsonl: held-out changelog
+entries cut right before their trailer's year, one sample each) and OUT/prompts.jsonl (each entry's
+own year); writes OUT/bands.json and OUT/bands.md and prints the table. A sample's year is the
+date's in the first line of prompt + generated text that starts " -- " (the trailer: " -- Name
+<mail>  Day, DD Mon YYYY hh:mm"); none if the model did not write a year there. Shares count every
+sample (no year = neither in the band nor following the entry).
 
     band_tags_report.py OUT --tagset configs/tagsets/year_bands.json
 """
@@ -35,7 +37,7 @@ def band_of(year, bands):
 
 
 def sample_year(record):
-    text = "".join(t["text"] for t in record["tokens"] if not t.get("tag"))
+    text = record["prompt"] + "".join(t["text"] for t in record["tokens"] if not t.get("tag"))
     trailer = next((line for line in text.split("\n") if line.startswith(" -- ")), "")
     m = DATE.search(trailer)
     return int(m.group(1)) if m else None
@@ -49,22 +51,19 @@ def main():
     tags = json.load(open(a.tagset))["tags"]
     names = [t["name"] for t in tags]
     bands = [tuple(t["attributes"]["band"]) for t in tags]
-    corpus = [0] * len(bands)
-    with open(os.path.join(a.out, "corpus.jsonl")) as f:
-        for line in f:
-            b = band_of(json.loads(line)["meta"]["year"], bands)
-            if b is not None:
-                corpus[b] += 1
-    total = sum(corpus)
+    with open(os.path.join(a.out, "prompts.jsonl")) as f:
+        own = [band_of(json.loads(line)["meta"]["year"], bands) for line in f]
+    entries = [own.count(i) for i in range(len(bands))]
     rows = []
     for i, name in enumerate(names):
         counts = [0] * len(bands)
-        none = outside = n = 0
+        none = outside = follows = n = 0
         years = []
         with open(os.path.join(a.out, "samples", name + ".jsonl")) as f:
             for line in f:
+                record = json.loads(line)
                 n += 1
-                y = sample_year(json.loads(line))
+                y = sample_year(record)
                 if y is None:
                     none += 1
                     continue
@@ -72,26 +71,28 @@ def main():
                 b = band_of(y, bands)
                 if b is None:
                     outside += 1
-                else:
-                    counts[b] += 1
+                    continue
+                counts[b] += 1
+                follows += b == own[record["prompt_index"]]
         years.sort()
-        rows.append({"band": name, "samples": n, "counts": counts, "no_trailer": none, "outside": outside,
+        rows.append({"band": name, "samples": n, "counts": counts, "no_year": none, "outside": outside,
                      "in_band": counts[i] / n if n else 0.0, "in_band_ci": wilson(counts[i], n),
-                     "corpus_share": corpus[i] / total if total else 0.0,
+                     "entries_in_band": entries[i] / len(own) if own else 0.0,
+                     "follows_entry": follows / n if n else 0.0,
                      "median_year": years[len(years) // 2] if years else None})
-    report = {"bands": names, "edges": bands, "corpus_counts": corpus, "rows": rows}
+    report = {"bands": names, "edges": bands, "entry_counts": entries, "rows": rows}
     tmp = os.path.join(a.out, "bands.json.tmp")
     with open(tmp, "w") as f:
         json.dump(report, f, indent=1)
     os.replace(tmp, os.path.join(a.out, "bands.json"))
     lines = ["| band tag | " + " | ".join(f"{lo}-{hi}" for lo, hi in bands) +
-             " | no trailer | in the band [95% CI] | corpus share | median year |",
-             "|---" * (len(bands) + 5) + "|"]
+             " | no year | in the tag's band [95% CI] | entries whose own year is in it | answers that follow the entry's own year | median year |",
+             "|---" * (len(bands) + 6) + "|"]
     for r in rows:
         lo, hi = r["in_band_ci"]
         lines.append(f"| `{r['band']}` | " + " | ".join(str(c) for c in r["counts"]) +
-                     f" | {r['no_trailer']} | {r['in_band']:.3f} [{lo:.3f}, {hi:.3f}] | {r['corpus_share']:.3f} |"
-                     f" {r['median_year'] if r['median_year'] is not None else '-'} |")
+                     f" | {r['no_year']} | {r['in_band']:.3f} [{lo:.3f}, {hi:.3f}] | {r['entries_in_band']:.3f} |"
+                     f" {r['follows_entry']:.3f} | {r['median_year'] if r['median_year'] is not None else '-'} |")
     table = "\n".join(lines) + "\n"
     tmp = os.path.join(a.out, "bands.md.tmp")
     with open(tmp, "w") as f:

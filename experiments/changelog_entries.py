@@ -8,7 +8,13 @@ from the trailer. experiments/band_tags.sh turns the year into a band tag and tr
 the text itself also carries (the trailer's date), so whether a band tag steers is checkable by
 reading the date a model writes after it.
 
-    changelog_entries.py [--doc /usr/share/doc] [--max-bytes N] [--max-entry-bytes N] > corpus.jsonl
+    changelog_entries.py [--doc /usr/share/doc] [--max-bytes N] [--max-entry-bytes N]
+                         [--heldout FILE [--heldout-every K]] > corpus.jsonl
+
+--heldout: every K-th package (default 10) goes to FILE instead, whole, so no version string or
+maintainer of a held-out entry is in the training corpus; each of its records also gets "prompt",
+the entry cut right before its trailer's year (" -- Name <mail>  Day, DD Mon "), to ask a model for
+the year.
 """
 import argparse
 import glob
@@ -20,6 +26,7 @@ import sys
 
 HEADER = re.compile(r"^[a-z0-9][a-z0-9.+-]* \(.*\) .*;.*urgency=")
 TRAILER = re.compile(r"^ -- .*, +\d{1,2} [A-Z][a-z]{2} (\d{4}) \d\d:\d\d")
+YEAR_IN_TRAILER = re.compile(r"(?m)^ -- .*, +\d{1,2} [A-Z][a-z]{2} (?=\d{4} \d\d:\d\d)")
 
 
 def entries(text):
@@ -44,9 +51,12 @@ def main():
     ap.add_argument("--max-bytes", type=int, default=4_000_000, help="stop after this many bytes of entries")
     ap.add_argument("--max-entry-bytes", type=int, default=700,
                     help="skip longer entries (one should fit a small model's context, trailer included)")
+    ap.add_argument("--heldout", help="write every --heldout-every-th package's entries here, with prompts")
+    ap.add_argument("--heldout-every", type=int, default=10)
     a = ap.parse_args()
-    total = n = skipped = 0
-    for path in sorted(glob.glob(os.path.join(a.doc, "*", "changelog.Debian.gz"))):
+    total = n = skipped = held = 0
+    heldout = open(a.heldout + ".tmp", "w") if a.heldout else None
+    for index, path in enumerate(sorted(glob.glob(os.path.join(a.doc, "*", "changelog.Debian.gz")))):
         pkg = os.path.basename(os.path.dirname(path))
         try:
             with gzip.open(path, "rt", encoding="utf-8", errors="strict") as f:
@@ -57,11 +67,21 @@ def main():
             if len(entry.encode()) > a.max_entry_bytes:
                 skipped += 1
                 continue
-            print(json.dumps({"id": f"{pkg}#{k}", "text": entry, "meta": {"year": year}}))
+            record = {"id": f"{pkg}#{k}", "text": entry, "meta": {"year": year}}
+            if heldout and index % a.heldout_every == a.heldout_every - 1:
+                record["prompt"] = entry[:YEAR_IN_TRAILER.search(entry).end()]
+                heldout.write(json.dumps(record) + "\n")
+                held += 1
+                continue
+            print(json.dumps(record))
             total += len(entry.encode())
             n += 1
         if total >= a.max_bytes:
             break
+    if heldout:
+        heldout.close()
+        os.replace(a.heldout + ".tmp", a.heldout)
+        print(f"{held} held-out entries in {a.heldout}", file=sys.stderr)
     print(f"{n} entries, {total} bytes ({skipped} longer than {a.max_entry_bytes} bytes skipped)", file=sys.stderr)
 
 

@@ -26,9 +26,10 @@ The long tests (ctest -L long) run each experiment at --tiny size, then this:
       output holding a tag the policy bans.
   check_report.py bands OUT
       experiments/band_tags.sh's OUT/bands.json against OUT/samples/*.jsonl and
-      OUT/corpus.jsonl: each band's samples, where their trailer years fall (the year
-      found here field by field in the first line that starts " -- ": "DD Mon YYYY hh:mm"),
-      the share in the requested band with its CI, and the corpus share.
+      OUT/prompts.jsonl: each band's samples, where their trailer years fall (the year
+      found here field by field in the first line of prompt + text that starts " -- ":
+      "DD Mon YYYY hh:mm"), the share in the requested band with its CI, the entries'
+      own shares and the share of answers that follow the entry's own year.
 Standard library only. Exits 1 naming the first figure that disagrees.
 """
 import json
@@ -246,18 +247,15 @@ def bands(out):
             hits = [len(edges) - 1]
         return hits[0] if hits else None
 
-    corpus = [0] * len(edges)
-    for r in jsonl(os.path.join(out, "corpus.jsonl")):
-        b = which(r["meta"]["year"])
-        if b is not None:
-            corpus[b] += 1
-    check(corpus == rep["corpus_counts"], f"bands: corpus counts {rep['corpus_counts']} recounted {corpus}")
+    own = [which(r["meta"]["year"]) for r in jsonl(os.path.join(out, "prompts.jsonl"))]
+    entries = [own.count(i) for i in range(len(edges))]
+    check(entries == rep["entry_counts"], f"bands: entry counts {rep['entry_counts']} recounted {entries}")
     check(len(rep["rows"]) == len(edges) >= 2, "bands: fewer than two bands")
     for i, row in enumerate(rep["rows"]):
-        counts, none, n = [0] * len(edges), 0, 0
+        counts, none, follows, n = [0] * len(edges), 0, 0, 0
         for r in jsonl(os.path.join(out, "samples", row["band"] + ".jsonl")):
             n += 1
-            text = "".join(t["text"] for t in r["tokens"] if not t.get("tag"))
+            text = r["prompt"] + "".join(t["text"] for t in r["tokens"] if not t.get("tag"))
             trailer = next((l for l in text.split("\n") if l.startswith(" -- ")), "")
             f = trailer.split(" ")  # fields "D[D] Mon YYYY hh:..." one space apart
 
@@ -271,15 +269,17 @@ def bands(out):
             b = which(years[0])
             if b is not None:
                 counts[b] += 1
+                follows += b == own[r["prompt_index"]]
         name = row["band"]
-        check(row["samples"] == n > 0, f"bands {name}: {row['samples']} samples, {n} in the file")
+        check(row["samples"] == n == len(own) > 0, f"bands {name}: {row['samples']} samples, {n} in the file, {len(own)} prompts")
         check(row["counts"] == counts, f"bands {name}: counts {row['counts']} recounted {counts}")
-        check(row["no_trailer"] == none, f"bands {name}: no trailer {row['no_trailer']} recounted {none}")
+        check(row["no_year"] == none, f"bands {name}: no year {row['no_year']} recounted {none}")
         check(sum(counts) + none + row["outside"] == n, f"bands {name}: counts do not add up to {n}")
         check(close(row["in_band"], counts[i] / n, 1e-12), f"bands {name}: in_band {row['in_band']}")
+        check(close(row["follows_entry"], follows / n, 1e-12), f"bands {name}: follows_entry {row['follows_entry']}")
         lo, hi = row["in_band_ci"]
         check(lo <= row["in_band"] <= hi, f"bands {name}: in_band outside its CI")
-        check(close(row["corpus_share"], corpus[i] / sum(corpus), 1e-12), f"bands {name}: corpus share")
+        check(close(row["entries_in_band"], entries[i] / len(own), 1e-12), f"bands {name}: entries' share")
 
 
 def table_rows(path):
