@@ -18,8 +18,9 @@ ordered_json run_loss_eval(const LossEvalOptions& o) {
   const std::string data_dir = o.data.empty() ? m.trained.data : o.data;
   if (data_dir.empty()) fail(o.model + "/train_state.json", "no dataset recorded", "pass --data");
   Dataset data = Dataset::open(data_dir);
-  ObjectiveOptions layout = m.trained.objective;
-  if (o.untagged) layout.name = "mle";  // the same text targets, none of the tags training inserted
+  // --untagged: MLE's layout with MLE's defaults (a tag position or labeling of the run has nothing to place)
+  ObjectiveOptions layout = o.untagged ? ObjectiveOptions{} : m.trained.objective;
+  if (o.untagged) layout.name = "mle";
   auto objective = checkpoint_objective(m, data, layout);
   auto planner = [&](const DocumentView& d, DocumentPlan& p) {
     objective->plan(d, p);

@@ -7,8 +7,8 @@
 
 #include <algorithm>
 #include <cctype>
-
 #include <cmath>
+#include <filesystem>
 #include <map>
 
 #include "core/error.hpp"
@@ -318,6 +318,21 @@ TEST_F(EvalModels, UntaggedLossScoresTheMleLayoutWithNoTagInTheInput) {
   EXPECT_EQ(cond_untagged["eval_tokens"].get<uint64_t>(), mle["eval_tokens"].get<uint64_t>());
   EXPECT_NE(cond_untagged["loss"].get<double>(), cond["loss"].get<double>());
   EXPECT_TRUE(std::isfinite(cond_untagged["loss"].get<double>()));
+  // A run whose tags sat elsewhere (--tag-position) is read untagged all the same: MLE's defaults,
+  // not the run's tag options, lay the text out (it was refused: "mle has none to place").
+  LossEvalOptions o;
+  o.model = *dir_ + "/after-indent/checkpoint";
+  std::filesystem::create_directories(o.model);
+  std::filesystem::copy(checkpoint("conditional"), o.model,
+                        std::filesystem::copy_options::recursive | std::filesystem::copy_options::overwrite_existing);
+  json state = read_json_file(o.model + "/train_state.json");
+  state["objective"]["options"]["tag_position"] = "after_indent";
+  write_file_atomic(o.model + "/train_state.json", state.dump(2));
+  o.batch_size = 8;
+  o.batches = 3;
+  o.untagged = true;
+  o.out = *dir_ + "/loss-after-indent-untagged.json";
+  EXPECT_EQ(run_loss_eval(o)["loss"].get<double>(), cond_untagged["loss"].get<double>());
 }
 
 TEST_F(EvalModels, TagAgreementSeesEveryHeldOutSegmentWithTheScorersLabel) {
