@@ -26,11 +26,10 @@ import sys
 
 HEADER = re.compile(r"^[a-z0-9][a-z0-9.+-]* \(.*\) .*;.*urgency=")
 TRAILER = re.compile(r"^ -- .*, +\d{1,2} [A-Z][a-z]{2} (\d{4}) \d\d:\d\d")
-YEAR_IN_TRAILER = re.compile(r"(?m)^ -- .*, +\d{1,2} [A-Z][a-z]{2} (?=\d{4} \d\d:\d\d)")
 
 
 def entries(text):
-    """(entry text, year) for every complete entry of one changelog."""
+    """(entry text, year, offset of the year in the text) for every complete entry of one changelog."""
     current = None
     for line in text.splitlines(keepends=True):
         if HEADER.match(line):
@@ -41,7 +40,8 @@ def entries(text):
         current.append(line)
         m = TRAILER.match(line)
         if m:
-            yield "".join(current), int(m.group(1))
+            entry = "".join(current)
+            yield entry, int(m.group(1)), len(entry) - len(line) + m.start(1)
             current = None
 
 
@@ -63,13 +63,13 @@ def main():
                 text = f.read()
         except (OSError, UnicodeDecodeError, EOFError):
             continue  # not gzip, or not UTF-8: a corpus of text only
-        for k, (entry, year) in enumerate(entries(text)):
+        for k, (entry, year, year_at) in enumerate(entries(text)):
             if len(entry.encode()) > a.max_entry_bytes:
                 skipped += 1
                 continue
             record = {"id": f"{pkg}#{k}", "text": entry, "meta": {"year": year}}
             if heldout and index % a.heldout_every == a.heldout_every - 1:
-                record["prompt"] = entry[:YEAR_IN_TRAILER.search(entry).end()]
+                record["prompt"] = entry[:year_at]
                 heldout.write(json.dumps(record) + "\n")
                 held += 1
                 continue
